@@ -1,0 +1,1 @@
+"""HTTP API (FastAPI): thin entry points under /api/v1."""

@@ -1,0 +1,106 @@
+"""`entremise` command: serve, worker, tick, db, platform, user."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+from entremise.db import migrate
+from entremise.runtime import build_runtime
+
+app = typer.Typer(help="entremise: an engine for intermediation platforms.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+platform_app = typer.Typer(help="Platforms hosted by this deployment.", no_args_is_help=True)
+user_app = typer.Typer(help="Users.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(platform_app, name="platform")
+app.add_typer(user_app, name="user")
+
+
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", help="address to listen on"),
+    port: int = typer.Option(8000, help="port to listen on"),
+    upgrade: bool = typer.Option(True, help="migrate the database first"),
+    with_worker: bool = typer.Option(False, "--with-worker", help="also run the worker in a child process"),
+) -> None:
+    """Serve the HTTP API (OpenAPI at /openapi.json, docs at /docs)."""
+    import uvicorn
+
+    from entremise.api.app import create_app
+
+    runtime = build_runtime()
+    if upgrade:
+        migrate.upgrade(runtime.engine)
+    child = None
+    if with_worker:
+        import subprocess
+        import sys
+
+        child = subprocess.Popen([sys.executable, "-m", "entremise.cli.main", "worker"])
+    try:
+        uvicorn.run(create_app(runtime), host=host, port=port, log_level="info")
+    finally:
+        if child is not None:
+            child.terminate()
+            child.wait(timeout=10)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every pending migration."""
+    runtime = build_runtime()
+    migrate.upgrade(runtime.engine)
+    typer.echo("database at " + ", ".join(sorted(migrate.current_heads(runtime.engine))))
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Show the applied revisions; exit 1 when migrations are pending."""
+    runtime = build_runtime()
+    current, pending = migrate.current_heads(runtime.engine), migrate.pending(runtime.engine)
+    typer.echo("applied: " + (", ".join(sorted(current)) or "(none)"))
+    if pending:
+        typer.echo("pending: " + ", ".join(sorted(pending)))
+        raise typer.Exit(1)
+    typer.echo("up to date")
+
+
+@platform_app.command("list")
+def platform_list() -> None:
+    """List the platforms."""
+    from entremise.platforms import service
+
+    runtime = build_runtime()
+    with runtime.sessions() as db, db.begin():
+        rows = service.list_platforms(db)
+    for p in rows:
+        typer.echo(f"{p.slug}\t{p.name}")
+    if not rows:
+        typer.echo("no platform yet: entremise platform create SLUG NAME")
+
+
+@platform_app.command("create")
+def platform_create(
+    slug: str,
+    name: str,
+    settings: Path | None = typer.Option(None, help="a JSON file of platform settings"),
+) -> None:
+    """Create a platform."""
+    from entremise.platforms import service
+
+    runtime = build_runtime()
+    raw = json.loads(settings.read_text(encoding="utf-8")) if settings else None
+    with runtime.sessions() as db, db.begin():
+        p = service.create_platform(db, slug=slug, name=name, now=runtime.clock.now(), settings=raw)
+    typer.echo(f"created {p.slug} ({p.id})")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Database: engine set-up (SQLite and PostgreSQL), declarative base, migrations."""

@@ -1,0 +1,9 @@
+"""Every module's tables, imported so that `metadata` is complete (for Alembic and checks)."""
+
+from __future__ import annotations
+
+from entremise.audit import models as _audit  # noqa: F401
+from entremise.db.base import Base
+from entremise.platforms import models as _platforms  # noqa: F401
+
+metadata = Base.metadata

@@ -1,0 +1,1 @@
+"""Kernel: value objects and primitives every module shares (pure, no I/O)."""

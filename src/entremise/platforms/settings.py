@@ -1,0 +1,66 @@
+"""A platform's settings: figures of its rules, each beside the rule ID it implements.
+
+Stored as JSON on the platform row, validated by this model; a pack provides its defaults and
+an operator overrides them without code (`entremise platform create --settings file.json`).
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+ROLES = ("client", "provider", "org_admin", "org_user", "staff")
+AUDIENCES = ("client", "provider", "business")
+# the fields a registration may carry beyond e-mail and password
+PROFILE_FIELDS = (
+    "phone",
+    "first_name",
+    "last_name",
+    "birth_date",
+    "civility",
+    "status",
+    "address",
+    "country",
+    "occupation",
+    "landline",
+    "category",
+    "company_name",
+    "organisation_name",
+)
+
+
+class RoleRules(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    required_fields: list[str] = Field(default_factory=list)  # EXPERT-SIGNUP-1/2, CARPOOL-ACCOUNT-1
+    min_age: int | None = None  # EXPERT (adult members)
+    self_service: bool = True  # consult: providers are created by staff
+    audience: str = "client"  # which terms document this role accepts
+
+
+class PlatformSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    locale: str = "fr"
+    timezone: str = "Europe/Paris"
+    default_region: str = "FR"  # phone numbers without a country prefix
+    login_identifiers: list[str] = Field(
+        default_factory=lambda: ["email"]
+    )  # COMMON-ACCOUNT-2 (carpool: phone)
+    roles: dict[str, RoleRules] = Field(
+        default_factory=lambda: {
+            "client": RoleRules(audience="client"),
+            "provider": RoleRules(audience="provider"),
+            "org_admin": RoleRules(audience="business", required_fields=["organisation_name"]),
+            "org_user": RoleRules(audience="business", self_service=False),
+            "staff": RoleRules(audience="provider", self_service=False),
+        }
+    )
+    # COMMON-TERMS-2: minimum days between announcing new terms and their effective date, and the
+    # days after the announcement during which a member may terminate (carpool: 14 and 10).
+    terms_notice_days: int = Field(default=0, ge=0)
+    terms_termination_days: int = Field(default=0, ge=0)
+    withdrawal_days: int = Field(default=14, ge=14)  # COMMON-WITHDRAW-1
+    # COMMON-PRIVACY-3 retention, in days, by kind of data
+    retention_days: dict[str, int] = Field(
+        default_factory=lambda: {"civil_identity": 5 * 365, "account": 365, "connection": 365}
+    )
