@@ -1,0 +1,1 @@
+"""Notifications: the outbox, templates (French first), e-mail and SMS adapters."""
