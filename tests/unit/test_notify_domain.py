@@ -60,7 +60,9 @@ def test_datetimes_in_french_and_english() -> None:
     assert format_datetime("2026-11-23T08:00:00Z", "fr", "Europe/Paris") == "23 novembre 2026 à 9 h"
     assert format_datetime("2026-11-23T08:07:00Z", "fr", "Europe/Paris") == "23 novembre 2026 à 9 h 07"
     assert format_datetime("2026-11-23T13:07:00Z", "en", "Europe/Paris") == "23 November 2026 at 14:07"
-    assert format_datetime("2026-06-23T13:07:00", "en", "Europe/Paris") == "23 June 2026 at 15:07"  # naive = UTC
+    assert (
+        format_datetime("2026-06-23T13:07:00", "en", "Europe/Paris") == "23 June 2026 at 15:07"
+    )  # naive = UTC
     assert format_datetime("2026-11-23", "fr", "Europe/Paris") == "23 novembre 2026"
     assert format_datetime("2026-11-23T08:00:00Z", "de", "Europe/Paris") == "23 novembre 2026 à 9 h"
 
@@ -71,6 +73,6 @@ def test_bad_dates_raise() -> None:
 
 
 def test_message_id_is_stable_and_names_the_row() -> None:
-    assert message_id(42, "p-1", "example.org") == "<outbox-42.p-1@example.org>"
+    assert message_id(42, "0a-1b", "example.org") == "<outbox.42.0a1b@example.org>"
     assert message_id(42, "p-1", "example.org") == message_id(42, "p-1", "example.org")
     assert message_id(42, "p-1", "example.org") != message_id(42, "p-2", "example.org")

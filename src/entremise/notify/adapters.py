@@ -69,11 +69,11 @@ def build_email(
     msg["Subject"] = rendered.subject
     msg["Date"] = format_datetime(now)
     msg["Message-ID"] = message_id(outbox_id, platform_id, domain)
-    msg["Content-Language"] = rendered.locale
     msg["Auto-Submitted"] = "auto-generated"  # RFC 3834: no vacation auto-replies to this
     msg.set_content(rendered.text)
     if rendered.html is not None:
         msg.add_alternative(rendered.html, subtype="html")
+    msg["Content-Language"] = rendered.locale  # after the body: set_content drops Content-* headers
     return msg
 
 

@@ -63,7 +63,8 @@ def locale_candidates(requested: str | None) -> list[str]:
 def message_id(outbox_id: int, platform_id: str, domain: str) -> str:
     """A Message-ID derived from the outbox row, identical on every attempt, so that a receiver
     (or a mail client) seeing the same message twice after a worker crash can recognise it."""
-    return f"<outbox-{outbox_id}.{platform_id}@{domain}>"
+    compact = platform_id.replace("-", "")
+    return f"<outbox.{outbox_id}.{compact}@{domain}>"
 
 
 # --- human dates -------------------------------------------------------------------------------
