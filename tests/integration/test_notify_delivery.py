@@ -24,6 +24,7 @@ from entremise.audit.service import list_entries
 from entremise.notify.dispatch import deliver_due
 from entremise.notify.models import OutboxMessage
 from entremise.notify.outbox import enqueue
+from entremise.notify.ports import DeliveryError
 from entremise.platforms.service import PlatformView
 from entremise.runtime import Runtime
 
@@ -393,3 +394,42 @@ def test_unknown_mail_backend_is_refused_by_the_settings(settings) -> None:
 
     with pytest.raises(ValidationError):
         Settings(DATABASE_URL=settings.database_url, ENTREMISE_MAIL_BACKEND="pigeon")
+
+
+class TakenOverWhileSending:
+    """An EmailSender (test adapter behind the port) during whose send another worker takes the
+    message over, as happens when a send outlasts the lease."""
+
+    def __init__(self, runtime: Runtime, outbox_id: int, *, fail: bool) -> None:
+        self.runtime, self.outbox_id, self.fail = runtime, outbox_id, fail
+
+    def send(self, message: EmailMessage) -> None:
+        with self.runtime.sessions() as db, db.begin():
+            taken = db.get(OutboxMessage, self.outbox_id)
+            assert taken is not None
+            taken.claimed_by = "other-worker"
+        if self.fail:
+            raise DeliveryError("timed out")
+
+
+def test_a_message_that_left_is_recorded_sent_even_if_the_claim_was_taken_over(
+    runtime, platform, clock
+) -> None:
+    mid = queue(runtime, platform, "accounts.password_changed", {"platform_name": "X"}, recipient=address())
+    deliver_due(
+        runtime, clock.now(), platform_id=platform.id, email=TakenOverWhileSending(runtime, mid, fail=False)
+    )
+    done = row(runtime, mid)
+    assert done.status == "sent" and done.attempts == 1
+
+
+def test_a_failure_after_the_claim_was_taken_over_leaves_the_message_to_its_new_holder(
+    runtime, platform, clock
+) -> None:
+    mid = queue(runtime, platform, "accounts.password_changed", {"platform_name": "X"}, recipient=address())
+    deliver_due(
+        runtime, clock.now(), platform_id=platform.id, email=TakenOverWhileSending(runtime, mid, fail=True)
+    )
+    untouched = row(runtime, mid)
+    assert (untouched.status, untouched.attempts, untouched.claimed_by) == ("pending", 0, "other-worker")
+    assert untouched.last_error is None
