@@ -40,6 +40,7 @@ class Collector:
 
     def __init__(self) -> None:
         self.received: list[tuple[str, list[str], EmailMessage]] = []
+        self.raw: list[bytes] = []
         self.lock = threading.Lock()
 
     async def handle_RCPT(
@@ -55,6 +56,7 @@ class Collector:
         assert isinstance(parsed, EmailMessage)
         with self.lock:
             self.received.append((envelope.mail_from, list(envelope.rcpt_tos), parsed))
+            self.raw.append(envelope.content)
         return "250 Message accepted for delivery"
 
     def to(self, recipient: str) -> list[EmailMessage]:
@@ -181,6 +183,8 @@ def test_email_goes_through_a_real_smtp_server_as_text_and_html(runtime, platfor
     assert "https://covoit.example/r?t=abc&u=1" in text.get_content()
     assert "30 minutes" in text.get_content()
     assert 'href="https://covoit.example/r?t=abc&amp;u=1"' in html.get_content()
+    assert "demandé" in text.get_content()
+    assert max(smtp.handler.raw[0]) < 128  # French text travels in a 7-bit transfer encoding
 
     sent = row(rt, mid)
     assert (sent.status, sent.attempts, sent.sent_at, sent.last_error) == ("sent", 1, clock.now(), None)

@@ -26,6 +26,7 @@ from entremise.notify.ports import DeliveryError, EmailSender, SmsMessage, SmsSe
 from entremise.notify.render import Rendered
 
 log = structlog.get_logger(__name__)
+SEVEN_BIT = SMTP.clone(cte_type="7bit")
 _UNSAFE = re.compile(r"[^A-Za-z0-9._@-]+")
 
 
@@ -60,7 +61,8 @@ def build_email(
         raise ValueError("an e-mail needs a subject")
     default_name, address = sender_address(mail_from)
     local, _, domain = address.rpartition("@")
-    msg = EmailMessage()
+    # 7-bit transfer encodings (quoted-printable/base64) pass through every relay, 8BITMIME or not
+    msg = EmailMessage(policy=SEVEN_BIT)
     msg["From"] = Address(display_name=_one_line(sender_name or default_name), username=local, domain=domain)
     to = recipient.strip()
     if "@" not in parseaddr(to)[1] or "\r" in to or "\n" in to:
