@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -22,7 +23,7 @@ class Settings(BaseSettings):
     secret_key: str = Field(default=DEV_SECRET, alias="ENTREMISE_SECRET_KEY")
     base_url: str = Field(default="http://127.0.0.1:8000", alias="ENTREMISE_BASE_URL")
     # outbound mail: "smtp" sends through the SMTP server below, "file" writes .eml files under mail_dir
-    mail_backend: str = Field(default="file", alias="ENTREMISE_MAIL_BACKEND")
+    mail_backend: Literal["smtp", "file"] = Field(default="file", alias="ENTREMISE_MAIL_BACKEND")
     mail_dir: str = Field(default="var/mail", alias="ENTREMISE_MAIL_DIR")
     sms_dir: str = Field(default="var/sms", alias="ENTREMISE_SMS_DIR")
     mail_from: str = Field(default="entremise <no-reply@entremise.localhost>", alias="ENTREMISE_MAIL_FROM")
@@ -32,6 +33,11 @@ class Settings(BaseSettings):
     smtp_password: str | None = Field(default=None, alias="SMTP_PASSWORD")
     smtp_starttls: bool = Field(default=False, alias="SMTP_STARTTLS")
     smtp_timeout: float = Field(default=10.0, alias="SMTP_TIMEOUT")
+    # outbox delivery (see docs/notifications.md): a message is dead after this many failed attempts;
+    # a claimed message is re-offered to another worker when its claim is older than the lease
+    mail_max_attempts: int = Field(default=8, ge=1, alias="ENTREMISE_MAIL_MAX_ATTEMPTS")
+    mail_lease_seconds: int = Field(default=300, ge=30, alias="ENTREMISE_MAIL_LEASE_SECONDS")
+    mail_batch_size: int = Field(default=100, ge=1, alias="ENTREMISE_MAIL_BATCH_SIZE")
     session_ttl_hours: int = Field(default=24 * 14, alias="ENTREMISE_SESSION_TTL_HOURS")
     max_body_bytes: int = Field(default=1024 * 1024, alias="ENTREMISE_MAX_BODY_BYTES")
     db_pool_size: int = Field(default=40, alias="ENTREMISE_DB_POOL_SIZE")
