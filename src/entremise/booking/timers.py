@@ -50,8 +50,19 @@ class TimerPolicy:
         return delay if delay < self.retry_max else self.retry_max
 
 
-def claim_due(db: Session, *, now: datetime, worker_id: str, limit: int, lease: timedelta) -> list[int]:
-    """Claim up to `limit` due timers for `worker_id` (in the caller's transaction); their ids."""
+def claim_due(
+    db: Session,
+    *,
+    now: datetime,
+    worker_id: str,
+    limit: int,
+    lease: timedelta,
+    platform_id: str | None = None,
+) -> list[int]:
+    """Claim up to `limit` due timers for `worker_id` (in the caller's transaction); their ids.
+
+    The worker claims across platforms; `platform_id` narrows the claim to one platform.
+    """
     q = (
         select(Timer.id)
         .where(
@@ -62,6 +73,8 @@ def claim_due(db: Session, *, now: datetime, worker_id: str, limit: int, lease: 
         .order_by(Timer.next_attempt_at, Timer.id)
         .limit(limit)
     )
+    if platform_id is not None:
+        q = q.where(Timer.platform_id == platform_id)
     if db.get_bind().dialect.name == "postgresql":
         q = q.with_for_update(skip_locked=True)
     ids = list(db.scalars(q))
@@ -174,12 +187,20 @@ def run_due(
     policy: TimerPolicy,
     registry: ProcessRegistry = REGISTRY,
     max_batches: int = 100,
+    platform_id: str | None = None,
 ) -> dict[Outcome, int]:
     """Claim and run due timers, batch after batch, until none is left (or `max_batches`)."""
     counts: dict[Outcome, int] = {}
     for _ in range(max_batches):
         with sessions() as db, db.begin():
-            ids = claim_due(db, now=now, worker_id=worker_id, limit=policy.batch_size, lease=policy.lease)
+            ids = claim_due(
+                db,
+                now=now,
+                worker_id=worker_id,
+                limit=policy.batch_size,
+                lease=policy.lease,
+                platform_id=platform_id,
+            )
         if not ids:
             break
         for timer_id in ids:
