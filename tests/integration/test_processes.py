@@ -12,7 +12,7 @@ from conftest import make_platform
 from entremise.audit import service as audit
 from entremise.audit.models import AuditEntry
 from entremise.booking import service
-from entremise.booking.models import ProcessInstance, Timer
+from entremise.booking.models import ProcessInstance
 from entremise.booking.process import ProcessDefinition
 from entremise.booking.registry import REGISTRY
 from entremise.booking.service import ProcessActor
@@ -269,5 +269,5 @@ def test_registering_a_definition_with_an_unknown_guard_or_action_is_refused():
     raw = TRIP.to_dict()
     raw["name"] = "test-unregistered"
     raw["transitions"][0]["actions"] = ["nobody.knows"]
-    with pytest.raises(ValueError, match="unknown action 'nobody.knows'"):
+    with pytest.raises(ValueError, match=r"unknown action 'nobody\.knows'"):
         REGISTRY.register(ProcessDefinition.from_dict(raw))

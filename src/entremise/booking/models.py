@@ -9,6 +9,7 @@ from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Tex
 from sqlalchemy.orm import Mapped, mapped_column
 
 from entremise.db.base import Base, UTCDateTime
+from entremise.platforms import models as _platforms  # noqa: F401 (the table our foreign keys target)
 
 
 class ProcessInstance(Base):

@@ -106,10 +106,9 @@ def run_timer(
     """Run one claimed timer in its own transaction (see the module's docstring)."""
     try:
         with sessions() as db, db.begin():
-            instance_id = db.scalar(select(Timer.instance_id).where(Timer.id == timer_id))
-            if instance_id is None:
-                return "lost"
-            db.execute(select(ProcessInstance.id).where(ProcessInstance.id == instance_id).with_for_update())
+            # lock the instance first (as `take` does), found through the timer in the same statement
+            of_timer = select(Timer.instance_id).where(Timer.id == timer_id).scalar_subquery()
+            db.execute(select(ProcessInstance.id).where(ProcessInstance.id == of_timer).with_for_update())
             timer = _lock_timer(db, timer_id)
             if timer is None or timer.status not in LIVE_TIMER or timer.claimed_by != worker_id:
                 return "lost"

@@ -57,12 +57,7 @@ def worker() -> None:
     from entremise.worker.runner import run_forever
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    runtime = build_runtime()
-    logging.getLogger("entremise.worker").info(
-        "worker started (polling every %ss)", runtime.settings.worker_poll_seconds
-    )
-    run_forever(runtime, threading.Event())
-    logging.getLogger("entremise.worker").info("worker stopped")
+    run_forever(build_runtime(), threading.Event())
 
 
 @app.command()

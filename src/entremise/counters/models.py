@@ -6,6 +6,7 @@ from sqlalchemy import BigInteger, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from entremise.db.base import Base
+from entremise.platforms import models as _platforms  # noqa: F401 (the table our foreign keys target)
 
 
 class Counter(Base):

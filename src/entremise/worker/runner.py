@@ -45,6 +45,7 @@ def run_forever(runtime: Runtime, stop_event: threading.Event) -> None:
 
         for sig in (signal.SIGTERM, signal.SIGINT):
             previous[sig] = signal.signal(sig, _stop)
+    log.info("worker started (jobs: %s)", ", ".join(name for name, _job in JOBS))
     try:
         while not stop_event.is_set():
             counts = run_once(runtime, raise_errors=False)
@@ -54,3 +55,4 @@ def run_forever(runtime: Runtime, stop_event: threading.Event) -> None:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)  # type: ignore[arg-type]
+        log.info("worker stopped")
