@@ -42,6 +42,13 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1024 * 1024, alias="ENTREMISE_MAX_BODY_BYTES")
     db_pool_size: int = Field(default=40, alias="ENTREMISE_DB_POOL_SIZE")
     worker_poll_seconds: float = Field(default=1.0, alias="ENTREMISE_WORKER_POLL_SECONDS")
+    # timers (docs/worker.md): claimed in batches; a claim expires after the lease (a worker that died);
+    # a failing timer is retried after retry_base × 2^(attempts-1) seconds, capped, then marked dead
+    worker_batch_size: int = Field(default=100, ge=1, alias="ENTREMISE_WORKER_BATCH_SIZE")
+    timer_lease_seconds: int = Field(default=300, ge=1, alias="ENTREMISE_TIMER_LEASE_SECONDS")
+    timer_max_attempts: int = Field(default=10, ge=1, alias="ENTREMISE_TIMER_MAX_ATTEMPTS")
+    timer_retry_base_seconds: int = Field(default=30, ge=1, alias="ENTREMISE_TIMER_RETRY_BASE_SECONDS")
+    timer_retry_max_seconds: int = Field(default=3600, ge=1, alias="ENTREMISE_TIMER_RETRY_MAX_SECONDS")
 
     @property
     def production(self) -> bool:

@@ -48,6 +48,28 @@ def serve(
             child.wait(timeout=10)
 
 
+@app.command()
+def worker() -> None:
+    """Run the background jobs (due timers, ...) until SIGTERM or Ctrl-C; several may run on PostgreSQL."""
+    import logging
+    import threading
+
+    from entremise.worker.runner import run_forever
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    run_forever(build_runtime(), threading.Event())
+
+
+@app.command()
+def tick() -> None:
+    """Run every background job once (due timers, ...) and print how many items each processed."""
+    from entremise.worker.runner import run_once
+
+    runtime = build_runtime()
+    for name, count in run_once(runtime).items():
+        typer.echo(f"{name}: {count}")
+
+
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply every pending migration."""

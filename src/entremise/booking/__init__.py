@@ -1,0 +1,1 @@
+"""Booking: the process engine (state machines as data, timers), availability, cancellation."""

@@ -1,0 +1,1 @@
+"""The worker: runs due timers and other background jobs (`entremise worker`, `entremise tick`)."""

@@ -1,0 +1,45 @@
+"""The background jobs. `JOBS` is the one place a job is registered.
+
+A job is `(runtime, now) -> int`: it does the work due at `now` and returns how many items it
+processed. Jobs must be safe to run in several worker processes at once (claim rows with locks).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from entremise.booking import timers
+from entremise.runtime import Runtime
+
+Job = Callable[[Runtime, datetime], int]
+
+
+def worker_id() -> str:
+    """Who claims: host, process and a random part (unique per run, even for threads of one process)."""
+    return f"{socket.gethostname()[:60]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def timer_policy(runtime: Runtime) -> timers.TimerPolicy:
+    s = runtime.settings
+    return timers.TimerPolicy(
+        lease=timedelta(seconds=s.timer_lease_seconds),
+        max_attempts=s.timer_max_attempts,
+        retry_base=timedelta(seconds=s.timer_retry_base_seconds),
+        retry_max=timedelta(seconds=s.timer_retry_max_seconds),
+        batch_size=s.worker_batch_size,
+    )
+
+
+def run_due_timers(runtime: Runtime, now: datetime) -> int:
+    """Run every due timer (see `booking.timers`); the number of timers handled."""
+    counts = timers.run_due(runtime.sessions, now=now, worker_id=worker_id(), policy=timer_policy(runtime))
+    return sum(n for outcome, n in counts.items() if outcome != "lost")
+
+
+JOBS: list[tuple[str, Job]] = [
+    ("timers", run_due_timers),
+]
