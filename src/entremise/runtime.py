@@ -8,6 +8,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from entremise.config import Settings, get_settings
+from entremise.db import models as _all_tables  # noqa: F401 - every table known, whatever the entry point
 from entremise.db.engine import make_engine, make_sessionmaker
 from entremise.kernel.clock import Clock, SystemClock
 

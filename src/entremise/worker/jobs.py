@@ -13,6 +13,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from entremise.booking import timers
+from entremise.notify.dispatch import deliver_due
 from entremise.runtime import Runtime
 
 Job = Callable[[Runtime, datetime], int]
@@ -42,4 +43,5 @@ def run_due_timers(runtime: Runtime, now: datetime) -> int:
 
 JOBS: list[tuple[str, Job]] = [
     ("timers", run_due_timers),
+    ("outbox", deliver_due),
 ]
