@@ -113,7 +113,10 @@ def login_throttle(t: Throttle, now: datetime) -> Decision[int | None]:
     account exists.
     """
     waits: list[int] = []
-    for failures, limit in ((t.account_failures, MAX_FAILURES_PER_ACCOUNT), (t.ip_failures, MAX_FAILURES_PER_IP)):
+    for failures, limit in (
+        (t.account_failures, MAX_FAILURES_PER_ACCOUNT),
+        (t.ip_failures, MAX_FAILURES_PER_IP),
+    ):
         recent = sorted(f for f in failures if now - f < LOGIN_WINDOW)
         if len(recent) >= limit:
             # the attempt that must leave the window before another is allowed

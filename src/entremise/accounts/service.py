@@ -24,7 +24,15 @@ from entremise.accounts.models import (
 )
 from entremise.accounts.passwords import hash_password, needs_rehash, new_token, token_digest, verify_password
 from entremise.audit.service import Actor, record
-from entremise.kernel.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound, Unauthorized
+from entremise.kernel.errors import (
+    Conflict,
+    FieldError,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    RateLimited,
+    Unauthorized,
+)
 from entremise.kernel.ids import new_id
 from entremise.notify.outbox import enqueue
 from entremise.platforms.service import PlatformView
@@ -206,7 +214,9 @@ def _clean_fields(
     profile = {
         k: v.strip()
         for k, v in fields.items()
-        if k not in ("phone", "birth_date", "organisation_name", *NAME_FIELDS) and isinstance(v, str) and v.strip()
+        if k not in ("phone", "birth_date", "organisation_name", *NAME_FIELDS)
+        and isinstance(v, str)
+        and v.strip()
     }
     names = {k: (fields.get(k) or "").strip() or None for k in NAME_FIELDS}
     org = fields.get("organisation_name")
@@ -238,6 +248,7 @@ def register(
     terms_accepted: bool = False,
     created_by: Actor | None = None,
     organisation_id: str | None = None,
+    must_change_password: bool | None = None,
 ) -> UserView:
     """Create an account (COMMON-ACCOUNT-1/2, EXPERT-SIGNUP-1/2, CARPOOL-ACCOUNT-1, COMMON-TERMS-1).
 
@@ -251,17 +262,24 @@ def register(
         raise InvalidInput([FieldError("body.role", f"one of {', '.join(platform.settings.roles)}")])
     rules = platform.settings.roles[role]
     if created_by is None and not rules.self_service:
-        raise Forbidden(f"accounts with the role {role!r} are created by the platform", rules=["COMMON-ACCOUNT-1"])
+        raise Forbidden(
+            f"accounts with the role {role!r} are created by the platform", rules=["COMMON-ACCOUNT-1"]
+        )
     cleaned = _clean_fields(platform, role, email, dict(fields), now)
     check_password(password)
+    if organisation_id is not None and role != "org_user":
+        raise InvalidInput([FieldError("body.role", "only org_user accounts join an existing organisation")])
     in_force = terms.version_in_force(db, platform_id=platform.id, audience=rules.audience, now=now)
-    if created_by is None and in_force is not None:
-        if not terms_accepted or terms_version != in_force.version:
-            raise InvalidInput(
-                [FieldError("body.terms", f"accept version {in_force.version} of the terms (accepted: true)")],
-                rules=["COMMON-TERMS-1"],
-                detail=f"registration needs the acceptance of the terms version {in_force.version}",
-            )
+    if (
+        created_by is None
+        and in_force is not None
+        and (not terms_accepted or terms_version != in_force.version)
+    ):
+        raise InvalidInput(
+            [FieldError("body.terms", f"accept version {in_force.version} of the terms (accepted: true)")],
+            rules=["COMMON-TERMS-1"],
+            detail=f"registration needs the acceptance of the terms version {in_force.version}",
+        )
     conflicts: list[str] = []
     if cleaned.email and db.scalar(
         select(User.id).where(User.platform_id == platform.id, User.email == cleaned.email)
@@ -303,7 +321,9 @@ def register(
         profile=cleaned.profile,
         locale=platform.settings.locale,
         password_hash=hash_password(password),
-        must_change_password=created_by is not None,
+        must_change_password=(created_by is not None)
+        if must_change_password is None
+        else must_change_password,
         created_at=now,
         retention_holds=[],
     )
@@ -334,15 +354,21 @@ def register(
             db, platform_id=platform.id, user_id=user.id, terms_version_id=in_force.id, meta=meta, now=now
         )
     if meta.device_id:
-        _see_device(db, platform_id=platform.id, user_id=user.id, device_id=meta.device_id, now=now, on="registration")
+        _see_device(
+            db, platform_id=platform.id, user_id=user.id, device_id=meta.device_id, now=now, on="registration"
+        )
     return _view(user)
 
 
-def _see_device(db: Session, *, platform_id: str, user_id: str, device_id: str, now: datetime, on: str) -> None:
+def _see_device(
+    db: Session, *, platform_id: str, user_id: str, device_id: str, now: datetime, on: str
+) -> None:
     """COMMON-ACCOUNT-1: remember the device; a device already used by another account is flagged."""
     h = _device_hash(platform_id, device_id[:200])
     mine = db.scalar(
-        select(Device).where(Device.platform_id == platform_id, Device.user_id == user_id, Device.device_hash == h)
+        select(Device).where(
+            Device.platform_id == platform_id, Device.user_id == user_id, Device.device_hash == h
+        )
     )
     if mine is not None:
         mine.last_seen = now
@@ -356,7 +382,16 @@ def _see_device(db: Session, *, platform_id: str, user_id: str, device_id: str, 
             )
         )
     )
-    db.add(Device(id=new_id(), platform_id=platform_id, user_id=user_id, device_hash=h, first_seen=now, last_seen=now))
+    db.add(
+        Device(
+            id=new_id(),
+            platform_id=platform_id,
+            user_id=user_id,
+            device_hash=h,
+            first_seen=now,
+            last_seen=now,
+        )
+    )
     if others:
         signal = FraudSignal(
             id=new_id(),
@@ -437,12 +472,12 @@ def login(
     )
     throttle = domain.login_throttle(domain.Throttle(account_failures, ip_failures), now)
     if throttle.outcome is not None:
-        from entremise.kernel.errors import RateLimited
-
         return LoginResult(error=RateLimited(throttle.reason, throttle.outcome))
     active = user is not None and user.status == "active"
     ok = verify_password(user.password_hash if active and user else None, password)
-    db.add(LoginAttempt(platform_id=platform.id, identifier_hash=key_hash, ip=meta.ip[:45], at=now, succeeded=ok))
+    db.add(
+        LoginAttempt(platform_id=platform.id, identifier_hash=key_hash, ip=meta.ip[:45], at=now, succeeded=ok)
+    )
     if not ok or user is None:
         db.flush()
         return LoginResult(error=Unauthorized("wrong identifier or password", rules=["COMMON-ACCOUNT-2"]))
@@ -461,7 +496,9 @@ def login(
     )
     db.add(session)
     if meta.device_id:
-        _see_device(db, platform_id=platform.id, user_id=user.id, device_id=meta.device_id, now=now, on="login")
+        _see_device(
+            db, platform_id=platform.id, user_id=user.id, device_id=meta.device_id, now=now, on="login"
+        )
     record(
         db,
         platform_id=platform.id,
@@ -486,7 +523,9 @@ def authenticate(db: Session, *, platform_id: str, token: str, now: datetime) ->
     return SessionInfo(row.id, user.id, platform_id, user.role, user.must_change_password)
 
 
-def _revoke_sessions(db: Session, *, platform_id: str, user_id: str, now: datetime, keep: str | None = None) -> int:
+def _revoke_sessions(
+    db: Session, *, platform_id: str, user_id: str, now: datetime, keep: str | None = None
+) -> int:
     q = update(AuthSession).where(
         AuthSession.platform_id == platform_id,
         AuthSession.user_id == user_id,
@@ -504,12 +543,28 @@ def logout(db: Session, *, platform_id: str, user_id: str, session_id: str, now:
         raise NotFound("no such session")
     if row.revoked_at is None:
         row.revoked_at = now
-    record(db, platform_id=platform_id, actor=Actor("user", user_id), action="session.revoked", obj=("user", user_id), at=now, data={"session_id": session_id})
+    record(
+        db,
+        platform_id=platform_id,
+        actor=Actor("user", user_id),
+        action="session.revoked",
+        obj=("user", user_id),
+        at=now,
+        data={"session_id": session_id},
+    )
 
 
 def logout_everywhere(db: Session, *, platform_id: str, user_id: str, now: datetime) -> int:
     count = _revoke_sessions(db, platform_id=platform_id, user_id=user_id, now=now)
-    record(db, platform_id=platform_id, actor=Actor("user", user_id), action="session.revoked_all", obj=("user", user_id), at=now, data={"count": count})
+    record(
+        db,
+        platform_id=platform_id,
+        actor=Actor("user", user_id),
+        action="session.revoked_all",
+        obj=("user", user_id),
+        at=now,
+        data={"count": count},
+    )
     return count
 
 
@@ -521,6 +576,12 @@ def _user(db: Session, platform_id: str, user_id: str, *, lock: bool = False) ->
     if user is None:
         raise NotFound("no such user")
     return user
+
+
+def confirm_password(db: Session, *, platform_id: str, user_id: str, password: str) -> None:
+    """Re-check the password before a grave act (closing the account)."""
+    if not verify_password(_user(db, platform_id, user_id).password_hash, password):
+        raise InvalidInput([FieldError("body.password", "does not match")])
 
 
 def get_user(db: Session, *, platform_id: str, user_id: str) -> UserView:
@@ -545,7 +606,9 @@ def active_users(db: Session, *, platform_id: str, roles: list[str]) -> list[Use
     return [_view(u) for u in rows]
 
 
-def _notify(db: Session, platform: PlatformView, user: User, template: str, payload: dict[str, Any], now: datetime) -> None:
+def _notify(
+    db: Session, platform: PlatformView, user: User, template: str, payload: dict[str, Any], now: datetime
+) -> None:
     if user.email:
         enqueue(
             db,
@@ -576,18 +639,33 @@ def change_password(
     """COMMON-ACCOUNT-2/3: needs the current password; other sessions are revoked."""
     user = _user(db, platform.id, user_id, lock=True)
     if not verify_password(user.password_hash, current_password):
-        raise InvalidInput([FieldError("body.current_password", "does not match")], rules=["COMMON-ACCOUNT-2"])
+        raise InvalidInput(
+            [FieldError("body.current_password", "does not match")], rules=["COMMON-ACCOUNT-2"]
+        )
     check_password(new_password, "body.new_password")
     if verify_password(user.password_hash, new_password):
-        raise InvalidInput([FieldError("body.new_password", "must differ from the current password")], rules=["COMMON-ACCOUNT-3"])
+        raise InvalidInput(
+            [FieldError("body.new_password", "must differ from the current password")],
+            rules=["COMMON-ACCOUNT-3"],
+        )
     user.password_hash = hash_password(new_password)
     user.must_change_password = False
     _revoke_sessions(db, platform_id=platform.id, user_id=user.id, now=now, keep=session_id)
-    record(db, platform_id=platform.id, actor=Actor("user", user.id), action="user.password_changed", obj=("user", user.id), at=now, rules=["COMMON-ACCOUNT-2"])
+    record(
+        db,
+        platform_id=platform.id,
+        actor=Actor("user", user.id),
+        action="user.password_changed",
+        obj=("user", user.id),
+        at=now,
+        rules=["COMMON-ACCOUNT-2"],
+    )
     _notify(db, platform, user, "accounts.password_changed", {"platform_name": platform.name}, now)
 
 
-def request_password_reset(db: Session, *, platform: PlatformView, identifier: str, base_url: str, now: datetime) -> None:
+def request_password_reset(
+    db: Session, *, platform: PlatformView, identifier: str, base_url: str, now: datetime
+) -> None:
     """Queue a single-use reset link valid 1 hour. Says nothing about whether the account exists."""
     _key, user = _find_by_identifier(db, platform, identifier)
     if user is None or user.status != "active" or not user.email:
@@ -603,7 +681,14 @@ def request_password_reset(db: Session, *, platform: PlatformView, identifier: s
             expires_at=now + RESET_TTL,
         )
     )
-    record(db, platform_id=platform.id, actor=Actor("anonymous"), action="user.password_reset_requested", obj=("user", user.id), at=now)
+    record(
+        db,
+        platform_id=platform.id,
+        actor=Actor("anonymous"),
+        action="user.password_reset_requested",
+        obj=("user", user.id),
+        at=now,
+    )
     _notify(
         db,
         platform,
@@ -618,11 +703,16 @@ def request_password_reset(db: Session, *, platform: PlatformView, identifier: s
     )
 
 
-def reset_password(db: Session, *, platform: PlatformView, token: str, new_password: str, now: datetime) -> None:
+def reset_password(
+    db: Session, *, platform: PlatformView, token: str, new_password: str, now: datetime
+) -> None:
     """Use a reset token once: set the password, clear a forced change, revoke every session."""
     row = db.scalar(
         select(PasswordResetToken)
-        .where(PasswordResetToken.platform_id == platform.id, PasswordResetToken.token_hash == token_digest(token))
+        .where(
+            PasswordResetToken.platform_id == platform.id,
+            PasswordResetToken.token_hash == token_digest(token),
+        )
         .with_for_update()
     )
     if row is None or row.used_at is not None or row.expires_at <= now:
@@ -635,7 +725,15 @@ def reset_password(db: Session, *, platform: PlatformView, token: str, new_passw
     user.password_hash = hash_password(new_password)
     user.must_change_password = False
     _revoke_sessions(db, platform_id=platform.id, user_id=user.id, now=now)
-    record(db, platform_id=platform.id, actor=Actor("user", user.id), action="user.password_reset", obj=("user", user.id), at=now, rules=["COMMON-ACCOUNT-2"])
+    record(
+        db,
+        platform_id=platform.id,
+        actor=Actor("user", user.id),
+        action="user.password_reset",
+        obj=("user", user.id),
+        at=now,
+        rules=["COMMON-ACCOUNT-2"],
+    )
     _notify(db, platform, user, "accounts.password_changed", {"platform_name": platform.name}, now)
 
 
@@ -652,8 +750,25 @@ def force_credential_change(
     user.must_change_password = True
     count = _revoke_sessions(db, platform_id=platform.id, user_id=user.id, now=now)
     action = "user.compromise_reported" if actor.id == user.id else "user.credentials_reset_by_staff"
-    record(db, platform_id=platform.id, actor=actor, action=action, obj=("user", user.id), at=now, rules=["COMMON-ACCOUNT-3"], reason=reason, data={"sessions_revoked": count})
-    _notify(db, platform, user, "accounts.credentials_reset_by_staff", {"platform_name": platform.name, "reason": reason}, now)
+    record(
+        db,
+        platform_id=platform.id,
+        actor=actor,
+        action=action,
+        obj=("user", user.id),
+        at=now,
+        rules=["COMMON-ACCOUNT-3"],
+        reason=reason,
+        data={"sessions_revoked": count},
+    )
+    _notify(
+        db,
+        platform,
+        user,
+        "accounts.credentials_reset_by_staff",
+        {"platform_name": platform.name, "reason": reason},
+        now,
+    )
 
 
 # --- closure --------------------------------------------------------------------------------------
@@ -688,7 +803,9 @@ def close_account(
         raise Conflict("the account is already closed")
     had_transactions = any(check(db, platform.id, user.id) for check in ACTIVITY_CHECKS)
     holds = domain.retention_holds(
-        closed_on=_today(platform, now), had_transactions=had_transactions, retention_days=platform.settings.retention_days
+        closed_on=_today(platform, now),
+        had_transactions=had_transactions,
+        retention_days=platform.settings.retention_days,
     )
     kept = {h.field for h in holds}
     email = user.email
@@ -714,7 +831,11 @@ def close_account(
     for name in ("first_name", "last_name", "birth_date"):
         if name not in kept:
             setattr(user, name, None)
-    db.execute(update(Device).where(Device.platform_id == platform.id, Device.user_id == user.id).values(last_seen=now))
+    db.execute(
+        update(Device)
+        .where(Device.platform_id == platform.id, Device.user_id == user.id)
+        .values(last_seen=now)
+    )
     user.status = "closed"
     user.closed_at = now
     user.closure_reason = reason
@@ -761,7 +882,12 @@ class FraudSignalView:
 
 
 def list_fraud_signals(
-    db: Session, *, platform_id: str, status: str | None = "open", after_id: str | None = None, limit: int = 50
+    db: Session,
+    *,
+    platform_id: str,
+    status: str | None = "open",
+    after_id: str | None = None,
+    limit: int = 50,
 ) -> list[FraudSignalView]:
     q = select(FraudSignal).where(FraudSignal.platform_id == platform_id)
     if status:
@@ -769,7 +895,10 @@ def list_fraud_signals(
     if after_id:
         q = q.where(FraudSignal.id > after_id)
     rows = db.scalars(q.order_by(FraudSignal.id).limit(limit))
-    return [FraudSignalView(r.id, r.kind, list(r.user_ids), dict(r.evidence), r.status, r.created_at) for r in rows]
+    return [
+        FraudSignalView(r.id, r.kind, list(r.user_ids), dict(r.evidence), r.status, r.created_at)
+        for r in rows
+    ]
 
 
 def organisation_of(db: Session, *, platform_id: str, user_id: str) -> str | None:

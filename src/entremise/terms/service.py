@@ -207,11 +207,17 @@ def accept(
     """COMMON-TERMS-1: an explicit acceptance of a version of the user's own audience."""
     check_audience(audience)
     if audience != audience_of(platform, role):
-        raise Forbidden(f"your account accepts the {audience_of(platform, role)} terms, not the {audience} terms")
+        raise Forbidden(
+            f"your account accepts the {audience_of(platform, role)} terms, not the {audience} terms"
+        )
     if accepted is not True:
-        raise InvalidInput([FieldError("body.accepted", "must be true: tick the box to accept")], rules=["COMMON-TERMS-1"])
+        raise InvalidInput(
+            [FieldError("body.accepted", "must be true: tick the box to accept")], rules=["COMMON-TERMS-1"]
+        )
     terms = get_version(db, platform_id=platform.id, audience=audience, version=version)
-    record_acceptance(db, platform_id=platform.id, user_id=user_id, terms_version_id=terms.id, meta=meta, now=now)
+    record_acceptance(
+        db, platform_id=platform.id, user_id=user_id, terms_version_id=terms.id, meta=meta, now=now
+    )
     return terms
 
 
@@ -237,7 +243,9 @@ def pending_acceptance(
     if role == "staff":
         return None
     current = version_in_force(db, platform_id=platform.id, audience=audience_of(platform, role), now=now)
-    if current is None or has_accepted(db, platform_id=platform.id, user_id=user_id, terms_version_id=current.id):
+    if current is None or has_accepted(
+        db, platform_id=platform.id, user_id=user_id, terms_version_id=current.id
+    ):
         return None
     return current
 
