@@ -164,8 +164,8 @@ def _clean_fields(
     for name in unknown:
         errors.append(FieldError(f"body.{name}", "unknown field"))
     required = list(rules.required_fields)
-    if phone_login and "phone" not in required:
-        required.append("phone")  # CARPOOL-ACCOUNT-1
+    if phone_login and role != "staff" and "phone" not in required:
+        required.append("phone")  # CARPOOL-ACCOUNT-1 (members; staff log in by e-mail)
     for name in domain.missing_fields(required, fields):
         errors.append(FieldError(f"body.{name}", "required for this role"))
         cited.update(("EXPERT-SIGNUP-1", "EXPERT-SIGNUP-2") if not phone_login else ("CARPOOL-ACCOUNT-1",))

@@ -255,14 +255,17 @@ def terminate(
 ) -> accounts.UserView:
     """COMMON-TERMS-2: close the account because of announced new terms, within the window."""
     audience = audience_of(platform, role)
-    latest = db.scalar(
-        select(TermsVersion)
-        .where(TermsVersion.platform_id == platform.id, TermsVersion.audience == audience)
-        .order_by(TermsVersion.announced_at.desc())
-        .limit(1)
+    versions = list(
+        db.scalars(
+            select(TermsVersion)
+            .where(TermsVersion.platform_id == platform.id, TermsVersion.audience == audience)
+            .order_by(TermsVersion.announced_at.desc(), TermsVersion.effective_at.desc())
+            .limit(2)
+        )
     )
-    if latest is None:
-        raise Conflict("no new terms were announced", rules=["COMMON-TERMS-2"])
+    if len(versions) < 2:  # the first version of the terms changes nothing
+        raise Conflict("no change of the terms was announced", rules=["COMMON-TERMS-2"])
+    latest = versions[0]
     verdict = domain.termination_verdict(latest.announced_at, now, platform.settings.terms_termination_days)
     if not verdict.allowed:
         raise Conflict(verdict.reason, rules=verdict.rules)
