@@ -34,7 +34,9 @@ def register(client, platform: PlatformView, **body):  # type: ignore[no-untyped
 
 def login(client, platform: PlatformView, identifier: str, password: str = PASSWORD, headers=None):  # type: ignore[no-untyped-def]
     return client.post(
-        url(platform, "/sessions"), json={"identifier": identifier, "password": password}, headers=headers or {}
+        url(platform, "/sessions"),
+        json={"identifier": identifier, "password": password},
+        headers=headers or {},
     )
 
 

@@ -19,10 +19,10 @@ from accounts_helpers import (
 )
 from sqlalchemy import func, select
 
+from conftest import make_platform
 from entremise.accounts.models import AuthSession, FraudSignal, User
 from entremise.audit.models import AuditEntry
 from entremise.notify.outbox import messages_for
-from conftest import make_platform
 
 
 def _count_users(runtime, platform) -> int:
@@ -39,7 +39,9 @@ def _outbox(runtime, platform, template, user_id=None):
 
 
 def test_COMMON_ACCOUNT_1_registration_normalises_email_and_phone(client, runtime, platform):
-    r = register(client, platform, email="  Jeanne.Dupont@Example.FR ", phone="06 12 34 56 78", first_name="Jeanne")
+    r = register(
+        client, platform, email="  Jeanne.Dupont@Example.FR ", phone="06 12 34 56 78", first_name="Jeanne"
+    )
     assert r.status_code == 201, r.text
     body = r.json()
     assert body["email"] == "jeanne.dupont@example.fr"
@@ -86,7 +88,9 @@ def test_bad_registration_input_is_refused_and_changes_nothing(client, runtime, 
         assert r.status_code == 422, (extra, r.text)
         assert r.headers["content-type"].startswith("application/problem+json")
         assert field in [e["field"] for e in r.json()["errors"]], (extra, r.json())
-    r = client.post(url(platform, "/accounts"), content=b"{not json", headers={"content-type": "application/json"})
+    r = client.post(
+        url(platform, "/accounts"), content=b"{not json", headers={"content-type": "application/json"}
+    )
     assert r.status_code == 400
     assert _count_users(runtime, platform) == 0
 
@@ -155,7 +159,16 @@ def test_EXPERT_SIGNUP_1_2_required_fields_are_each_named(client, runtime):
 
 
 def test_COMMON_ACCOUNT_1_role_without_self_service_is_created_by_staff(client, runtime):
-    consult = make_platform(runtime, {"roles": {"client": {}, "provider": {"audience": "provider", "self_service": False}, "staff": {"audience": "provider", "self_service": False}}})
+    consult = make_platform(
+        runtime,
+        {
+            "roles": {
+                "client": {},
+                "provider": {"audience": "provider", "self_service": False},
+                "staff": {"audience": "provider", "self_service": False},
+            }
+        },
+    )
     r = register(client, consult, role="provider")
     assert r.status_code == 403
     assert register(client, consult, role="staff").status_code == 403
@@ -189,7 +202,7 @@ def test_CARPOOL_ACCOUNT_1_phone_required_and_usable_as_login(client, runtime):
 
 
 def test_COMMON_ACCOUNT_2_login_returns_an_opaque_token_stored_hashed(client, runtime, platform):
-    user_id, ident, token = user_session(client, platform)
+    user_id, _ident, token = user_session(client, platform)
     me = client.get(url(platform, "/me"), headers=auth(token))
     assert me.status_code == 200 and me.json()["id"] == user_id
     with runtime.sessions() as db, db.begin():
@@ -272,12 +285,16 @@ def test_COMMON_ACCOUNT_2_password_change_needs_current_and_revokes_other_sessio
     )
     assert r.status_code == 422
     r = client.post(
-        url(platform, "/me/password"), json={"current_password": PASSWORD, "new_password": "short"}, headers=auth(t1)
+        url(platform, "/me/password"),
+        json={"current_password": PASSWORD, "new_password": "short"},
+        headers=auth(t1),
     )
     assert r.status_code == 422
     assert login(client, platform, ident).status_code == 201  # unchanged
     r = client.post(
-        url(platform, "/me/password"), json={"current_password": PASSWORD, "new_password": NEW_PASSWORD}, headers=auth(t1)
+        url(platform, "/me/password"),
+        json={"current_password": PASSWORD, "new_password": NEW_PASSWORD},
+        headers=auth(t1),
     )
     assert r.status_code == 204
     assert client.get(url(platform, "/me"), headers=auth(t1)).status_code == 200
@@ -290,25 +307,40 @@ def test_COMMON_ACCOUNT_2_password_change_needs_current_and_revokes_other_sessio
 
 def test_password_reset_is_single_use_and_expires(client, runtime, clock, platform):
     user_id, ident, token = user_session(client, platform)
-    assert client.post(url(platform, "/password-resets"), json={"identifier": "nobody@example.fr"}).status_code == 202
-    assert client.post(url(platform, "/password-resets"), json={"identifier": ident.upper()}).status_code == 202
+    assert (
+        client.post(url(platform, "/password-resets"), json={"identifier": "nobody@example.fr"}).status_code
+        == 202
+    )
+    assert (
+        client.post(url(platform, "/password-resets"), json={"identifier": ident.upper()}).status_code == 202
+    )
     [msg] = _outbox(runtime, platform, "accounts.password_reset", user_id)
     assert msg.recipient == ident and msg.payload["expires_minutes"] == 60
     assert msg.payload["reset_url"].startswith(f"{runtime.settings.base_url}/reset-password?token=")
     reset = msg.payload["reset_url"].split("token=")[1]
     r = client.post(url(platform, "/password-resets/confirm"), json={"token": reset, "new_password": "short"})
     assert r.status_code == 422
-    r = client.post(url(platform, "/password-resets/confirm"), json={"token": reset, "new_password": NEW_PASSWORD})
+    r = client.post(
+        url(platform, "/password-resets/confirm"), json={"token": reset, "new_password": NEW_PASSWORD}
+    )
     assert r.status_code == 204
     assert client.get(url(platform, "/me"), headers=auth(token)).status_code == 401  # sessions revoked
     assert login(client, platform, ident, NEW_PASSWORD).status_code == 201
-    again = client.post(url(platform, "/password-resets/confirm"), json={"token": reset, "new_password": PASSWORD + "x"})
+    again = client.post(
+        url(platform, "/password-resets/confirm"), json={"token": reset, "new_password": PASSWORD + "x"}
+    )
     assert again.status_code == 422 and again.json()["errors"][0]["field"] == "body.token"
     # a second link expires after one hour
     client.post(url(platform, "/password-resets"), json={"identifier": ident})
-    second = _outbox(runtime, platform, "accounts.password_reset", user_id)[-1].payload["reset_url"].split("token=")[1]
+    second = (
+        _outbox(runtime, platform, "accounts.password_reset", user_id)[-1]
+        .payload["reset_url"]
+        .split("token=")[1]
+    )
     clock.advance(timedelta(minutes=61))
-    r = client.post(url(platform, "/password-resets/confirm"), json={"token": second, "new_password": PASSWORD + "y"})
+    r = client.post(
+        url(platform, "/password-resets/confirm"), json={"token": second, "new_password": PASSWORD + "y"}
+    )
     assert r.status_code == 422
     assert login(client, platform, ident, NEW_PASSWORD).status_code == 201
 
@@ -316,9 +348,17 @@ def test_password_reset_is_single_use_and_expires(client, runtime, clock, platfo
 def test_COMMON_ACCOUNT_3_staff_forces_a_credential_change(client, runtime, platform):
     user_id, ident, token = user_session(client, platform)
     staff = staff_token(client, runtime, platform)
-    r = client.post(url(platform, f"/staff/users/{user_id}/credential-reset"), json={"reason": "leaked"}, headers=auth(token))
+    r = client.post(
+        url(platform, f"/staff/users/{user_id}/credential-reset"),
+        json={"reason": "leaked"},
+        headers=auth(token),
+    )
     assert r.status_code == 403  # not staff
-    r = client.post(url(platform, f"/staff/users/{user_id}/credential-reset"), json={"reason": "leaked"}, headers=auth(staff))
+    r = client.post(
+        url(platform, f"/staff/users/{user_id}/credential-reset"),
+        json={"reason": "leaked"},
+        headers=auth(staff),
+    )
     assert r.status_code == 204
     assert client.get(url(platform, "/me"), headers=auth(token)).status_code == 401
     [msg] = _outbox(runtime, platform, "accounts.credentials_reset_by_staff", user_id)
@@ -329,20 +369,29 @@ def test_COMMON_ACCOUNT_3_staff_forces_a_credential_change(client, runtime, plat
     blocked = client.post(url(platform, "/me/compromise"), json={}, headers=auth(limited))
     assert blocked.status_code == 403 and blocked.json()["type"].endswith("password-change-required")
     r = client.post(
-        url(platform, "/me/password"), json={"current_password": PASSWORD, "new_password": NEW_PASSWORD}, headers=auth(limited)
+        url(platform, "/me/password"),
+        json={"current_password": PASSWORD, "new_password": NEW_PASSWORD},
+        headers=auth(limited),
     )
     assert r.status_code == 204
     assert client.get(url(platform, "/me"), headers=auth(limited)).json()["must_change_password"] is False
     with runtime.sessions() as db, db.begin():
         entry = db.scalars(
-            select(AuditEntry).where(AuditEntry.object_id == user_id, AuditEntry.action == "user.credentials_reset_by_staff")
+            select(AuditEntry).where(
+                AuditEntry.object_id == user_id, AuditEntry.action == "user.credentials_reset_by_staff"
+            )
         ).one()
     assert entry.rules == ["COMMON-ACCOUNT-3"] and entry.actor_type == "staff"
 
 
 def test_COMMON_ACCOUNT_3_user_reports_a_compromise(client, platform):
     _uid, ident, token = user_session(client, platform)
-    assert client.post(url(platform, "/me/compromise"), json={"details": "phished"}, headers=auth(token)).status_code == 204
+    assert (
+        client.post(
+            url(platform, "/me/compromise"), json={"details": "phished"}, headers=auth(token)
+        ).status_code
+        == 204
+    )
     assert client.get(url(platform, "/me"), headers=auth(token)).status_code == 401
     assert login(client, platform, ident).json()["must_change_password"] is True
 
@@ -350,10 +399,14 @@ def test_COMMON_ACCOUNT_3_user_reports_a_compromise(client, platform):
 def test_passwords_never_reach_the_logs(client, runtime, platform, caplog):
     caplog.set_level(logging.DEBUG)
     secret = "unique secret passphrase 9137"
-    user_id, ident, token = user_session(client, platform, password=secret)
+    user_id, ident, _token = user_session(client, platform, password=secret)
     login(client, platform, ident, secret + "x")
     client.post(url(platform, "/password-resets"), json={"identifier": ident})
-    reset = _outbox(runtime, platform, "accounts.password_reset", user_id)[0].payload["reset_url"].split("token=")[1]
+    reset = (
+        _outbox(runtime, platform, "accounts.password_reset", user_id)[0]
+        .payload["reset_url"]
+        .split("token=")[1]
+    )
     new_secret = "another unique passphrase 5521"
     client.post(url(platform, "/password-resets/confirm"), json={"token": reset, "new_password": new_secret})
     login(client, platform, ident, new_secret)
@@ -381,14 +434,21 @@ def test_COMMON_ACCOUNT_1_shared_device_opens_a_fraud_signal_for_staff(client, r
     other = make_platform(runtime)
     register(client, other, headers={"X-Device-Id": "device-abc"})  # another platform: no link
     with runtime.sessions() as db, db.begin():
-        assert db.scalar(select(func.count()).select_from(FraudSignal).where(FraudSignal.platform_id == other.id)) == 0
+        assert (
+            db.scalar(
+                select(func.count()).select_from(FraudSignal).where(FraudSignal.platform_id == other.id)
+            )
+            == 0
+        )
 
 
 # --- closure -------------------------------------------------------------------------------------
 
 
 def test_COMMON_ACCOUNT_4_closure_erases_data_revokes_sessions_and_confirms(client, runtime, platform):
-    user_id, ident, token = user_session(client, platform, phone="0655443322", first_name="Zoé", last_name="Martin", address="2 rue X")
+    user_id, ident, token = user_session(
+        client, platform, phone="0655443322", first_name="Zoé", last_name="Martin", address="2 rue X"
+    )
     r = client.post(url(platform, "/me/closure"), json={"password": "wrong password!!"}, headers=auth(token))
     assert r.status_code == 422
     r = client.post(url(platform, "/me/closure"), json={"password": PASSWORD}, headers=auth(token))
@@ -406,7 +466,9 @@ def test_COMMON_ACCOUNT_4_closure_erases_data_revokes_sessions_and_confirms(clie
     with runtime.sessions() as db, db.begin():
         row = db.get(User, user_id)
         assert row.password_hash is None and row.email_digest and row.closure_reason == "user_request"
-        entry = db.scalars(select(AuditEntry).where(AuditEntry.object_id == user_id, AuditEntry.action == "user.closed")).one()
+        entry = db.scalars(
+            select(AuditEntry).where(AuditEntry.object_id == user_id, AuditEntry.action == "user.closed")
+        ).one()
         assert entry.rules == ["COMMON-ACCOUNT-4"]
     # the e-mail and phone are free again
     assert register(client, platform, email=ident, phone="0655443322").status_code == 201
@@ -418,15 +480,23 @@ def test_COMMON_ACCOUNT_4_closure_erases_data_revokes_sessions_and_confirms(clie
 def test_org_admin_creates_organisation_and_its_users(client, runtime, platform):
     r = register(client, platform, role="org_admin")
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "body.organisation_name"
-    admin_id, _ident, token = user_session(client, platform, role="org_admin", organisation_name="Acme SAS")
+    _admin_id, _ident, token = user_session(client, platform, role="org_admin", organisation_name="Acme SAS")
     org_id = client.get(url(platform, "/me"), headers=auth(token)).json()["organisation_id"]
     assert org_id
-    r = client.post(url(platform, "/organisation/users"), json={"email": email(), "password": PASSWORD}, headers=auth(token))
+    r = client.post(
+        url(platform, "/organisation/users"),
+        json={"email": email(), "password": PASSWORD},
+        headers=auth(token),
+    )
     assert r.status_code == 201, r.text
     assert r.json()["organisation_id"] == org_id and r.json()["role"] == "org_user"
     assert register(client, platform, role="org_user").status_code == 403
     _c, _ci, client_token = user_session(client, platform)
-    r = client.post(url(platform, "/organisation/users"), json={"email": email(), "password": PASSWORD}, headers=auth(client_token))
+    r = client.post(
+        url(platform, "/organisation/users"),
+        json={"email": email(), "password": PASSWORD},
+        headers=auth(client_token),
+    )
     assert r.status_code == 403
 
 
@@ -440,7 +510,9 @@ def test_staff_lists_users_with_cursor_pagination_and_only_its_platform(client, 
     register(client, other)
     staff = staff_token(client, runtime, platform)
     page1 = client.get(url(platform, "/staff/users?limit=2"), headers=auth(staff)).json()
-    page2 = client.get(url(platform, f"/staff/users?limit=2&cursor={page1['next_cursor']}"), headers=auth(staff)).json()
+    page2 = client.get(
+        url(platform, f"/staff/users?limit=2&cursor={page1['next_cursor']}"), headers=auth(staff)
+    ).json()
     assert len(page1["items"]) == 2 and len(page2["items"]) == 2 and page2["next_cursor"] is None  # 3 + staff
     assert client.get(url(platform, "/staff/users?cursor=%%%"), headers=auth(staff)).status_code == 422
     # staff of one platform cannot read another's
@@ -462,10 +534,14 @@ def test_a_user_of_platform_a_cannot_touch_platform_b(client, runtime, platform)
         ("get", "/staff/users"),
         ("get", "/audit"),
     ):
-        r = getattr(client, method)(url(other, path), headers=auth(a_token), **({"json": {}} if method == "post" else {}))
+        r = getattr(client, method)(
+            url(other, path), headers=auth(a_token), **({"json": {}} if method == "post" else {})
+        )
         assert r.status_code == 401, (path, r.status_code)
     # platform A's staff cannot force a change on a user of B through A's URL either
-    r = client.post(url(platform, f"/staff/users/{b_id}/credential-reset"), json={"reason": "x"}, headers=auth(staff_a))
+    r = client.post(
+        url(platform, f"/staff/users/{b_id}/credential-reset"), json={"reason": "x"}, headers=auth(staff_a)
+    )
     assert r.status_code == 404
     assert login(client, other, staff_b).json()["must_change_password"] is False
     with runtime.sessions() as db, db.begin():

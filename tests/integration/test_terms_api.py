@@ -13,9 +13,9 @@ from accounts_helpers import (
     url,
     user_session,
 )
-from conftest import make_platform
 from sqlalchemy import select
 
+from conftest import make_platform
 from entremise.accounts.models import User
 from entremise.audit.models import AuditEntry
 from entremise.notify.outbox import messages_for
@@ -24,7 +24,11 @@ from entremise.terms.models import TermsAcceptance, WithdrawalRight
 
 
 def _publish(client, platform, token, audience="client", version="v1", effective_at=None, now=None):
-    body = {"version": version, "text": f"Conditions {version}", "effective_at": (effective_at or now).isoformat()}
+    body = {
+        "version": version,
+        "text": f"Conditions {version}",
+        "effective_at": (effective_at or now).isoformat(),
+    }
     return client.post(url(platform, f"/staff/terms/{audience}"), json=body, headers=auth(token))
 
 
@@ -52,7 +56,9 @@ def test_COMMON_TERMS_1_staff_publish_and_anyone_reads(client, runtime, clock, p
     assert client.get(url(other, "/terms/client")).status_code == 404
 
 
-def test_COMMON_TERMS_1_registration_must_carry_acceptance_recorded_as_evidence(client, runtime, clock, platform):
+def test_COMMON_TERMS_1_registration_must_carry_acceptance_recorded_as_evidence(
+    client, runtime, clock, platform
+):
     staff = staff_token(client, runtime, platform)
     _publish(client, platform, staff, now=clock.now())
     r = register(client, platform)
@@ -63,7 +69,11 @@ def test_COMMON_TERMS_1_registration_must_carry_acceptance_recorded_as_evidence(
     assert r.status_code == 422
     r = client.post(
         url(platform, "/accounts"),
-        json={"email": "ok@example.fr", "password": "correct horse battery staple", "terms": {"version": "v1", "accepted": True}},
+        json={
+            "email": "ok@example.fr",
+            "password": "correct horse battery staple",
+            "terms": {"version": "v1", "accepted": True},
+        },
         headers={"User-Agent": "TestBrowser/1.0"},
     )
     assert r.status_code == 201, r.text
@@ -71,7 +81,9 @@ def test_COMMON_TERMS_1_registration_must_carry_acceptance_recorded_as_evidence(
     with runtime.sessions() as db, db.begin():
         [acc] = db.scalars(select(TermsAcceptance).where(TermsAcceptance.user_id == user_id)).all()
         assert acc.user_agent == "TestBrowser/1.0" and acc.ip and acc.accepted_at == clock.now()
-        entry = db.scalars(select(AuditEntry).where(AuditEntry.action == "terms.accepted", AuditEntry.actor_id == user_id)).one()
+        entry = db.scalars(
+            select(AuditEntry).where(AuditEntry.action == "terms.accepted", AuditEntry.actor_id == user_id)
+        ).one()
         assert "COMMON-TERMS-1" in entry.rules and "COMMON-EVIDENCE-1" in entry.rules
     assert login(client, platform, "ok@example.fr").json()["terms_to_accept"] is None
 
@@ -79,7 +91,13 @@ def test_COMMON_TERMS_1_registration_must_carry_acceptance_recorded_as_evidence(
 def test_COMMON_TERMS_2_new_version_must_be_accepted_before_any_change(client, runtime, clock, platform):
     staff = staff_token(client, runtime, platform)
     _publish(client, platform, staff, now=clock.now())
-    user_id, ident, token = user_session(client, platform, role="org_admin", organisation_name="Acme", terms={"version": "v1", "accepted": True})
+    _user_id, ident, token = user_session(
+        client,
+        platform,
+        role="org_admin",
+        organisation_name="Acme",
+        terms={"version": "v1", "accepted": True},
+    )
     assert _publish(client, platform, staff, audience="business", now=clock.now()).status_code == 201
     _publish(client, platform, staff, audience="business", version="v2", now=clock.now())
     new_user = {"email": "member@example.fr", "password": "correct horse battery staple"}
@@ -91,27 +109,45 @@ def test_COMMON_TERMS_2_new_version_must_be_accepted_before_any_change(client, r
     assert body["read_url"].endswith(f"/api/v1/platforms/{platform.slug}/terms/business/v2")
     assert body["accept_url"] == body["read_url"] + "/acceptance"
     with runtime.sessions() as db, db.begin():
-        assert db.scalar(select(User.id).where(User.platform_id == platform.id, User.email == "member@example.fr")) is None
+        assert (
+            db.scalar(
+                select(User.id).where(User.platform_id == platform.id, User.email == "member@example.fr")
+            )
+            is None
+        )
     login_body = login(client, platform, ident).json()
     assert login_body["terms_to_accept"]["version"] == "v2"
-    r = client.post(url(platform, "/terms/business/v2/acceptance"), json={"accepted": False}, headers=auth(token))
+    r = client.post(
+        url(platform, "/terms/business/v2/acceptance"), json={"accepted": False}, headers=auth(token)
+    )
     assert r.status_code == 422
-    r = client.post(url(platform, "/terms/client/v1/acceptance"), json={"accepted": True}, headers=auth(token))
+    r = client.post(
+        url(platform, "/terms/client/v1/acceptance"), json={"accepted": True}, headers=auth(token)
+    )
     assert r.status_code == 403  # not this account's audience
-    r = client.post(url(platform, "/terms/business/v2/acceptance"), json={"accepted": True}, headers=auth(token))
+    r = client.post(
+        url(platform, "/terms/business/v2/acceptance"), json={"accepted": True}, headers=auth(token)
+    )
     assert r.status_code == 201
-    assert client.post(url(platform, "/organisation/users"), json=new_user, headers=auth(token)).status_code == 201
+    assert (
+        client.post(url(platform, "/organisation/users"), json=new_user, headers=auth(token)).status_code
+        == 201
+    )
 
 
 def test_COMMON_TERMS_2_carpool_notice_of_fourteen_days(client, runtime, clock):
     carpool = make_platform(runtime, CARPOOL_SETTINGS)
     staff = staff_token(client, runtime, carpool)
-    assert _publish(client, carpool, staff, now=clock.now()).status_code == 201  # the first version: no notice
+    assert (
+        _publish(client, carpool, staff, now=clock.now()).status_code == 201
+    )  # the first version: no notice
     members = [
         user_session(client, carpool, phone=phone, terms={"version": "v1", "accepted": True})
         for phone in ("0611111111", "0622222222")
     ]
-    r = _publish(client, carpool, staff, version="v2", effective_at=clock.now() + timedelta(days=13, hours=23))
+    r = _publish(
+        client, carpool, staff, version="v2", effective_at=clock.now() + timedelta(days=13, hours=23)
+    )
     assert r.status_code == 422 and r.json()["rules"] == ["COMMON-TERMS-2"]
     assert client.get(url(carpool, "/terms/client/v2")).status_code == 404
     effective = clock.now() + timedelta(days=14)
@@ -138,8 +174,12 @@ def test_COMMON_TERMS_2_member_may_terminate_within_ten_days(client, runtime, cl
     carpool = make_platform(runtime, CARPOOL_SETTINGS)
     staff = staff_token(client, runtime, carpool)
     _publish(client, carpool, staff, now=clock.now())
-    leaver_id, _l, leaver = user_session(client, carpool, phone="0633333333", terms={"version": "v1", "accepted": True})
-    _late_id, _lt, late = user_session(client, carpool, phone="0644444444", terms={"version": "v1", "accepted": True})
+    leaver_id, _l, leaver = user_session(
+        client, carpool, phone="0633333333", terms={"version": "v1", "accepted": True}
+    )
+    _late_id, _lt, late = user_session(
+        client, carpool, phone="0644444444", terms={"version": "v1", "accepted": True}
+    )
     r = client.post(url(carpool, "/terms/termination"), headers=auth(leaver))
     assert r.status_code == 409  # the first version is no change
     _publish(client, carpool, staff, version="v2", effective_at=clock.now() + timedelta(days=14))
@@ -152,7 +192,9 @@ def test_COMMON_TERMS_2_member_may_terminate_within_ten_days(client, runtime, cl
     with runtime.sessions() as db, db.begin():
         row = db.get(User, leaver_id)
         assert row.status == "closed" and row.closure_reason == "terms_change"
-        entry = db.scalars(select(AuditEntry).where(AuditEntry.object_id == leaver_id, AuditEntry.action == "user.closed")).one()
+        entry = db.scalars(
+            select(AuditEntry).where(AuditEntry.object_id == leaver_id, AuditEntry.action == "user.closed")
+        ).one()
         assert entry.rules == ["COMMON-TERMS-2", "COMMON-ACCOUNT-4"] and entry.data["terms_version"] == "v2"
 
 
@@ -185,15 +227,35 @@ def test_COMMON_WITHDRAW_1_deadline_and_express_waiver(client, runtime, clock, p
     r = client.get(url(platform, "/withdrawal/booking/b-1"), headers=auth(token))
     assert r.status_code == 200 and r.json()["open"] is True and r.json()["waived_at"] is None
     assert r.json()["rules"] == ["COMMON-WITHDRAW-1"]
-    waiver = {"waiver_text": "Je demande l'exécution immédiate et renonce à mon droit de rétractation.", "accepted": True}
-    r = client.post(url(platform, "/withdrawal/booking/b-1/waiver"), json={**waiver, "accepted": False}, headers=auth(token))
+    waiver = {
+        "waiver_text": "Je demande l'exécution immédiate et renonce à mon droit de rétractation.",
+        "accepted": True,
+    }
+    r = client.post(
+        url(platform, "/withdrawal/booking/b-1/waiver"),
+        json={**waiver, "accepted": False},
+        headers=auth(token),
+    )
     assert r.status_code == 422
-    r = client.post(url(platform, "/withdrawal/booking/b-1/waiver"), json=waiver, headers={**auth(token), "User-Agent": "UA/2"})
-    assert r.status_code == 201 and r.json()["open"] is False and r.json()["waiver_text"] == waiver["waiver_text"]
+    r = client.post(
+        url(platform, "/withdrawal/booking/b-1/waiver"),
+        json=waiver,
+        headers={**auth(token), "User-Agent": "UA/2"},
+    )
+    assert (
+        r.status_code == 201
+        and r.json()["open"] is False
+        and r.json()["waiver_text"] == waiver["waiver_text"]
+    )
     with runtime.sessions() as db, db.begin():
         row = db.scalars(select(WithdrawalRight).where(WithdrawalRight.platform_id == platform.id)).one()
         assert row.waiver_user_agent == "UA/2" and row.waiver_ip and row.waived_at == clock.now()
-    assert client.post(url(platform, "/withdrawal/booking/b-1/waiver"), json=waiver, headers=auth(token)).status_code == 409
+    assert (
+        client.post(
+            url(platform, "/withdrawal/booking/b-1/waiver"), json=waiver, headers=auth(token)
+        ).status_code
+        == 409
+    )
 
 
 def test_COMMON_WITHDRAW_1_only_the_consumer_sees_or_waives(client, runtime, platform):
@@ -202,14 +264,23 @@ def test_COMMON_WITHDRAW_1_only_the_consumer_sees_or_waives(client, runtime, pla
     _open_contract(runtime, platform, owner_id)
     assert client.get(url(platform, "/withdrawal/booking/b-1"), headers=auth(other_token)).status_code == 404
     r = client.post(
-        url(platform, "/withdrawal/booking/b-1/waiver"), json={"waiver_text": "x", "accepted": True}, headers=auth(other_token)
+        url(platform, "/withdrawal/booking/b-1/waiver"),
+        json={"waiver_text": "x", "accepted": True},
+        headers=auth(other_token),
     )
     assert r.status_code == 404
     foreign = make_platform(runtime)
     _f, _fi, foreign_token = user_session(client, foreign)
-    assert client.get(url(platform, "/withdrawal/booking/b-1"), headers=auth(foreign_token)).status_code == 401
+    assert (
+        client.get(url(platform, "/withdrawal/booking/b-1"), headers=auth(foreign_token)).status_code == 401
+    )
     with runtime.sessions() as db, db.begin():
-        assert db.scalars(select(WithdrawalRight.waived_at).where(WithdrawalRight.platform_id == platform.id)).one() is None
+        assert (
+            db.scalars(
+                select(WithdrawalRight.waived_at).where(WithdrawalRight.platform_id == platform.id)
+            ).one()
+            is None
+        )
 
 
 def test_COMMON_WITHDRAW_1_no_waiver_after_the_period(client, runtime, clock, platform):
@@ -218,7 +289,11 @@ def test_COMMON_WITHDRAW_1_no_waiver_after_the_period(client, runtime, clock, pl
     clock.advance(timedelta(days=15))
     token = login(client, platform, ident).json()["token"]
     assert client.get(url(platform, "/withdrawal/booking/b-1"), headers=auth(token)).json()["open"] is False
-    r = client.post(url(platform, "/withdrawal/booking/b-1/waiver"), json={"waiver_text": "x", "accepted": True}, headers=auth(token))
+    r = client.post(
+        url(platform, "/withdrawal/booking/b-1/waiver"),
+        json={"waiver_text": "x", "accepted": True},
+        headers=auth(token),
+    )
     assert r.status_code == 409
 
 
@@ -235,7 +310,9 @@ def test_COMMON_EVIDENCE_1_audit_trail_is_for_staff_with_filters_and_cursor(clie
     actions = [e["action"] for e in r.json()["items"]]
     assert actions[:2] == ["user.registered", "session.created"]
     page1 = client.get(url(platform, "/audit?limit=1"), headers=auth(staff)).json()
-    page2 = client.get(url(platform, f"/audit?limit=1&cursor={page1['next_cursor']}"), headers=auth(staff)).json()
+    page2 = client.get(
+        url(platform, f"/audit?limit=1&cursor={page1['next_cursor']}"), headers=auth(staff)
+    ).json()
     assert page1["items"][0]["id"] < page2["items"][0]["id"]
     mine = client.get(url(platform, f"/audit?actor_id={user_id}"), headers=auth(staff)).json()["items"]
     assert mine and all(e["actor_id"] == user_id for e in mine)

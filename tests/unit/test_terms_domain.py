@@ -47,10 +47,14 @@ def test_COMMON_WITHDRAW_1_a_public_holiday_end_moves_to_the_next_working_day():
     assert domain.withdrawal_deadline(concluded, 14).outcome == datetime(2026, 5, 4, 23, 59, 59, tzinfo=PARIS)
     # concluded 11 December 2026; +14 = Friday 25 December -> Monday 28 December
     concluded = datetime(2026, 12, 11, 12, 0, tzinfo=PARIS)
-    assert domain.withdrawal_deadline(concluded, 14).outcome == datetime(2026, 12, 28, 23, 59, 59, tzinfo=PARIS)
+    assert domain.withdrawal_deadline(concluded, 14).outcome == datetime(
+        2026, 12, 28, 23, 59, 59, tzinfo=PARIS
+    )
 
 
 def test_COMMON_WITHDRAW_1_day_counted_in_paris_time_not_utc():
     # 23:30 UTC on 2 March is already 3 March in Paris: the period ends 17 March
     concluded = datetime(2026, 3, 2, 23, 30, tzinfo=UTC)
-    assert domain.withdrawal_deadline(concluded, 14).outcome == datetime(2026, 3, 17, 23, 59, 59, tzinfo=PARIS)
+    assert domain.withdrawal_deadline(concluded, 14).outcome == datetime(
+        2026, 3, 17, 23, 59, 59, tzinfo=PARIS
+    )
