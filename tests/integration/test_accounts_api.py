@@ -546,3 +546,18 @@ def test_a_user_of_platform_a_cannot_touch_platform_b(client, runtime, platform)
     assert login(client, other, staff_b).json()["must_change_password"] is False
     with runtime.sessions() as db, db.begin():
         assert db.get(User, b_id).must_change_password is False
+
+
+def test_every_sign_up_problem_is_reported_at_once(client, runtime, platform):
+    r = register(client, platform, email="bad", phone="12", password="short")
+    assert r.status_code == 422
+    assert {e["field"] for e in r.json()["errors"]} == {"body.email", "body.phone", "body.password"}
+    assert "COMMON-ACCOUNT-2" in r.json()["rules"]
+    assert _count_users(runtime, platform) == 0
+
+
+def test_EXPERT_SIGNUP_1_a_minimum_age_requires_the_birth_date(client, runtime):
+    adults = make_platform(runtime, {"roles": {"client": {"min_age": 18}}})
+    r = register(client, adults)
+    assert r.status_code == 422 and [e["field"] for e in r.json()["errors"]] == ["body.birth_date"]
+    assert register(client, adults, birth_date="1990-05-01").status_code == 201

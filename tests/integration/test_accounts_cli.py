@@ -23,7 +23,15 @@ def test_create_staff_reads_password_from_stdin_or_environment(cli_env, client, 
     runner = CliRunner()
     result = runner.invoke(
         app,
-        ["user", "create-staff", "--platform", platform.slug, "--email", "Boss@Example.fr", "--password-stdin"],
+        [
+            "user",
+            "create-staff",
+            "--platform",
+            platform.slug,
+            "--email",
+            "Boss@Example.fr",
+            "--password-stdin",
+        ],
         input=PASSWORD + "\n",
     )
     assert result.exit_code == 0, result.output
@@ -33,8 +41,12 @@ def test_create_staff_reads_password_from_stdin_or_environment(cli_env, client, 
     assert client.get(url(platform, "/staff/users"), headers=auth(r.json()["token"])).status_code == 200
 
     monkeypatch.setenv("ENTREMISE_STAFF_PASSWORD", "password1234")  # COMMON-ACCOUNT-2: too common
-    result = runner.invoke(app, ["user", "create-staff", "--platform", platform.slug, "--email", "b2@example.fr"])
+    result = runner.invoke(
+        app, ["user", "create-staff", "--platform", platform.slug, "--email", "b2@example.fr"]
+    )
     assert result.exit_code == 1 and "refused" in result.output
     monkeypatch.setenv("ENTREMISE_STAFF_PASSWORD", PASSWORD)
-    result = runner.invoke(app, ["user", "create-staff", "--platform", platform.slug, "--email", "boss@example.fr"])
+    result = runner.invoke(
+        app, ["user", "create-staff", "--platform", platform.slug, "--email", "boss@example.fr"]
+    )
     assert result.exit_code == 1  # COMMON-ACCOUNT-1: the e-mail is taken

@@ -320,3 +320,17 @@ def test_COMMON_EVIDENCE_1_audit_trail_is_for_staff_with_filters_and_cursor(clie
     assert client.get(url(platform, "/audit?limit=0"), headers=auth(staff)).status_code == 422
     other = make_platform(runtime)
     assert client.get(url(other, "/audit"), headers=auth(staff)).status_code == 401
+
+
+def test_COMMON_TERMS_2_first_terms_are_announced_to_existing_members_without_a_termination_window(
+    client, runtime, clock
+):
+    carpool = make_platform(runtime, CARPOOL_SETTINGS)
+    member_id, ident, token = user_session(client, carpool, phone="0655555555")
+    staff = staff_token(client, runtime, carpool)
+    assert _publish(client, carpool, staff, now=clock.now()).status_code == 201
+    with runtime.sessions() as db, db.begin():
+        [msg] = messages_for(db, platform_id=carpool.id, template="terms.new_version")
+    assert msg.user_id == member_id and msg.payload["terminate_until"] is None
+    assert login(client, carpool, ident).json()["terms_to_accept"]["version"] == "v1"
+    assert client.post(url(carpool, "/terms/termination"), headers=auth(token)).status_code == 409

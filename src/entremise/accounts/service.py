@@ -10,6 +10,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from entremise.accounts import domain
@@ -164,6 +165,8 @@ def _clean_fields(
     for name in unknown:
         errors.append(FieldError(f"body.{name}", "unknown field"))
     required = list(rules.required_fields)
+    if rules.min_age is not None and "birth_date" not in required:
+        required.append("birth_date")  # an age limit needs the birth date
     if phone_login and role != "staff" and "phone" not in required:
         required.append("phone")  # CARPOOL-ACCOUNT-1 (members; staff log in by e-mail)
     for name in domain.missing_fields(required, fields):
@@ -265,7 +268,15 @@ def register(
         raise Forbidden(
             f"accounts with the role {role!r} are created by the platform", rules=["COMMON-ACCOUNT-1"]
         )
-    cleaned = _clean_fields(platform, role, email, dict(fields), now)
+    password_verdict = domain.password_verdict(password)
+    try:
+        cleaned = _clean_fields(platform, role, email, dict(fields), now)
+    except InvalidInput as exc:
+        if not password_verdict.allowed:  # report every problem at once
+            exc.errors.append(FieldError("body.password", password_verdict.reason))
+            exc.rules = tuple(sorted({*exc.rules, *password_verdict.rules}))
+            exc.detail = "; ".join(f"{e.field}: {e.reason}" for e in exc.errors)
+        raise
     check_password(password)
     if organisation_id is not None and role != "org_user":
         raise InvalidInput([FieldError("body.role", "only org_user accounts join an existing organisation")])
@@ -328,7 +339,11 @@ def register(
         retention_holds=[],
     )
     db.add(user)
-    db.flush()
+    try:
+        with db.begin_nested():
+            db.flush()
+    except IntegrityError as exc:  # a concurrent sign-up took the e-mail or phone first
+        raise Conflict("an account already uses this e-mail or phone", rules=["COMMON-ACCOUNT-1"]) from exc
     actor = created_by or Actor("user", user.id)
     record(
         db,

@@ -102,8 +102,15 @@ def publish(
         )
     ):
         raise Conflict(f"version {version!r} of the {audience} terms exists")
-    existing = version_in_force(db, platform_id=platform.id, audience=audience, now=now)
-    notice_days = platform.settings.terms_notice_days if existing is not None else 0
+    is_change = (
+        db.scalar(
+            select(TermsVersion.id)
+            .where(TermsVersion.platform_id == platform.id, TermsVersion.audience == audience)
+            .limit(1)
+        )
+        is not None
+    )
+    notice_days = platform.settings.terms_notice_days if is_change else 0
     verdict = domain.notice_verdict(now, effective_at, notice_days)
     if not verdict.allowed:
         raise InvalidInput([FieldError("body.effective_at", verdict.reason)], rules=verdict.rules)
@@ -129,31 +136,32 @@ def publish(
         rules=["COMMON-TERMS-2"],
         data={"audience": audience, "version": version, "effective_at": effective_at.isoformat()},
     )
-    if existing is not None:
-        deadline = domain.termination_deadline(now, platform.settings.terms_termination_days)
-        roles = [r for r, rr in platform.settings.roles.items() if rr.audience == audience and r != "staff"]
-        for user in accounts.active_users(db, platform_id=platform.id, roles=roles):
-            if not user.email:
-                continue
-            enqueue(
-                db,
-                platform_id=platform.id,
-                channel="email",
-                template="terms.new_version",
-                recipient=user.email,
-                payload={
-                    "platform_name": platform.name,
-                    "audience": audience,
-                    "version": version,
-                    "effective_at": effective_at.isoformat(),
-                    "read_url": read_url(base_url, platform.slug, audience, version),
-                    "terminate_until": deadline.date().isoformat() if deadline else None,
-                },
-                now=now,
-                locale=user.locale,
-                user_id=user.id,
-                dedupe_key=f"terms.new_version:{row.id}:{user.id}",
-            )
+    deadline = (
+        domain.termination_deadline(now, platform.settings.terms_termination_days) if is_change else None
+    )
+    roles = [r for r, rr in platform.settings.roles.items() if rr.audience == audience and r != "staff"]
+    for user in accounts.active_users(db, platform_id=platform.id, roles=roles):
+        if not user.email:
+            continue
+        enqueue(
+            db,
+            platform_id=platform.id,
+            channel="email",
+            template="terms.new_version",
+            recipient=user.email,
+            payload={
+                "platform_name": platform.name,
+                "audience": audience,
+                "version": version,
+                "effective_at": effective_at.isoformat(),
+                "read_url": read_url(base_url, platform.slug, audience, version),
+                "terminate_until": deadline.date().isoformat() if deadline else None,
+            },
+            now=now,
+            locale=user.locale,
+            user_id=user.id,
+            dedupe_key=f"terms.new_version:{row.id}:{user.id}",
+        )
     return _view(row)
 
 
