@@ -538,6 +538,8 @@ def test_a_user_of_platform_a_cannot_touch_platform_b(client, runtime, platform)
             url(other, path), headers=auth(a_token), **({"json": {}} if method == "post" else {})
         )
         assert r.status_code == 401, (path, r.status_code)
+    # nothing changed for A's user either: its session still works and no change is forced
+    assert client.get(url(platform, "/me"), headers=auth(a_token)).json()["must_change_password"] is False
     # platform A's staff cannot force a change on a user of B through A's URL either
     r = client.post(
         url(platform, f"/staff/users/{b_id}/credential-reset"), json={"reason": "x"}, headers=auth(staff_a)

@@ -529,8 +529,12 @@ def login(
 
 def authenticate(db: Session, *, platform_id: str, token: str, now: datetime) -> SessionInfo:
     """The session a bearer token opens, or Unauthorized (unknown, expired, revoked, other platform)."""
-    row = db.scalar(select(AuthSession).where(AuthSession.token_hash == token_digest(token)))
-    if row is None or row.platform_id != platform_id or row.revoked_at is not None or row.expires_at <= now:
+    row = db.scalar(
+        select(AuthSession).where(
+            AuthSession.platform_id == platform_id, AuthSession.token_hash == token_digest(token)
+        )
+    )
+    if row is None or row.revoked_at is not None or row.expires_at <= now:
         raise Unauthorized("the session token is missing, expired or revoked")
     user = db.get(User, row.user_id)
     if user is None or user.platform_id != platform_id or user.status != "active":
