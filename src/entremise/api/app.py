@@ -5,11 +5,11 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from entremise import __version__
-from entremise.api import health, platforms, problems
+from entremise.api import accounts, audit, health, platforms, problems, terms
 from entremise.api.body_limit import BodyLimitMiddleware
 from entremise.runtime import Runtime, build_runtime
 
-ROUTERS = [health.router, platforms.router]
+ROUTERS = [health.router, platforms.router, accounts.router, terms.router, audit.router]
 
 
 def create_app(runtime: Runtime | None = None) -> FastAPI:

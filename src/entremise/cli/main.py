@@ -120,6 +120,50 @@ def platform_create(
     typer.echo(f"created {p.slug} ({p.id})")
 
 
+@user_app.command("create-staff")
+def user_create_staff(
+    platform: str = typer.Option(..., "--platform", help="the platform's slug"),
+    email: str = typer.Option(..., "--email", help="the staff member's e-mail (their login)"),
+    password_stdin: bool = typer.Option(False, "--password-stdin", help="read the password from stdin"),
+) -> None:
+    """Create a staff account. The password comes from stdin (--password-stdin), else from
+    ENTREMISE_STAFF_PASSWORD, else it is asked for (twice, not echoed)."""
+    import os
+    import sys
+
+    from entremise.accounts import service as accounts
+    from entremise.audit.service import Actor
+    from entremise.kernel.errors import AppError
+    from entremise.platforms import service as platforms
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    elif os.environ.get("ENTREMISE_STAFF_PASSWORD"):
+        password = os.environ["ENTREMISE_STAFF_PASSWORD"]
+    else:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    runtime = build_runtime()
+    try:
+        with runtime.sessions() as db, db.begin():
+            p = platforms.get_by_slug(db, platform)
+            user = accounts.register(
+                db,
+                platform=p,
+                role="staff",
+                email=email,
+                password=password,
+                fields={},
+                meta=accounts.RequestMeta(ip="cli"),
+                now=runtime.clock.now(),
+                created_by=Actor.system(),
+                must_change_password=False,
+            )
+    except AppError as exc:
+        typer.echo(f"refused: {exc.detail}", err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(f"created staff {user.email} ({user.id}) on {platform}")
+
+
 def main() -> None:
     app()
 

@@ -1,0 +1,1 @@
+"""Accounts: people, organisations, roles, credentials, sessions, devices, closure."""

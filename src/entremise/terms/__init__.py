@@ -1,0 +1,1 @@
+"""Terms: versioned documents, acceptance evidence, notice periods, withdrawal and waivers."""
