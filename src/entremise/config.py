@@ -35,6 +35,7 @@ class Settings(BaseSettings):
     session_ttl_hours: int = Field(default=24 * 14, alias="ENTREMISE_SESSION_TTL_HOURS")
     max_body_bytes: int = Field(default=1024 * 1024, alias="ENTREMISE_MAX_BODY_BYTES")
     db_pool_size: int = Field(default=40, alias="ENTREMISE_DB_POOL_SIZE")
+    log_level: str = Field(default="INFO", alias="ENTREMISE_LOG_LEVEL")
     worker_poll_seconds: float = Field(default=1.0, alias="ENTREMISE_WORKER_POLL_SECONDS")
 
     @property

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from entremise.api import models as _api  # noqa: F401
 from entremise.audit import models as _audit  # noqa: F401
 from entremise.db.base import Base
 from entremise.notify import models as _notify  # noqa: F401
