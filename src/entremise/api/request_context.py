@@ -83,7 +83,9 @@ class RequestContextMiddleware:
                 else:
                     await self.app(scope, receive, send_with_id)
             except Exception:
-                log.exception("unhandled_error", method=scope.get("method"), path=scope.get("path"))
+                log.exception(
+                    "unhandled_error", method=scope.get("method"), path=scope.get("path"), request_id=request_id
+                )
                 if response_started:
                     raise  # too late for a problem document: let the server close the connection
                 await send_problem(

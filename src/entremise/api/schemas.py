@@ -46,7 +46,7 @@ Text = Annotated[str, AfterValidator(_no_nul)]
 class ApiModel(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
 
-    @field_validator("*", mode="before")
+    @field_validator("*", mode="after")
     @classmethod
     def _refuse_nul(cls, value: Any) -> Any:
         if _contains_nul(value):
