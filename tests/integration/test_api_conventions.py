@@ -6,10 +6,16 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import count_notes
+from notes_api import count_notes, notes_client_for
 from structlog.testing import capture_logs
 
 PROBLEM = "application/problem+json"
+
+
+@pytest.fixture
+def notes_client(runtime):
+    with notes_client_for(runtime) as c:
+        yield c
 
 
 def assert_problem(r, status: int, path: str) -> dict:
@@ -167,7 +173,9 @@ def test_each_request_is_logged_with_method_path_status_duration_and_id(client, 
 
 def test_cursor_pagination_walks_every_item_once(notes_client, platform):
     for i in range(5):
-        assert notes_client.post(notes_path(platform), json={"title": f"n{i}", "amount": i}).status_code == 201
+        assert (
+            notes_client.post(notes_path(platform), json={"title": f"n{i}", "amount": i}).status_code == 201
+        )
     seen, cursor, pages = [], None, 0
     while True:
         params = {"limit": 2} | ({"cursor": cursor} if cursor else {})

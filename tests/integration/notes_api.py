@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated, Any
 
-import pytest
 from fastapi import APIRouter, Response
 from fastapi.testclient import TestClient
 from pydantic import BaseModel, Field
@@ -111,8 +111,9 @@ def count_notes(runtime: Any, platform_id: str) -> int:
         )
 
 
-@pytest.fixture
-def notes_client(runtime: Any) -> Iterator[TestClient]:
+@contextmanager
+def notes_client_for(runtime: Any) -> Iterator[TestClient]:
+    """The real app with this router mounted too (use it in a fixture)."""
     from entremise.api.app import create_app
 
     NOTES.reset()
