@@ -2,7 +2,7 @@
 
 `POST /api/v1/platforms/{platform}/test-notes` writes one audit entry per run (so a test can
 count how many times a handler really ran); `GET` lists them with cursor pagination;
-`/test-boom` raises. `NOTES` lets a test pause the handler or make it fail once.
+`boom_router`'s `/test-boom` raises. `NOTES` lets a test pause the handler or make it fail once.
 """
 
 from __future__ import annotations
@@ -94,7 +94,10 @@ def list_notes(platform: CurrentPlatform, page: Pagination, db: Db) -> Page[Note
     )
 
 
-@router.get("/test-boom")
+boom_router = APIRouter(prefix="/api/v1/platforms/{platform}", tags=["test"])
+
+
+@boom_router.get("/test-boom")
 def boom(platform: CurrentPlatform) -> dict[str, Any]:
     raise RuntimeError(f"secret internals of {platform.slug}")
 
@@ -117,7 +120,9 @@ def notes_client_for(runtime: Any) -> Iterator[TestClient]:
     from entremise.api.app import create_app
 
     NOTES.reset()
-    with TestClient(create_app(runtime, extra_routers=[router]), raise_server_exceptions=False) as c:
+    with TestClient(
+        create_app(runtime, extra_routers=[router, boom_router]), raise_server_exceptions=False
+    ) as c:
         yield c
     NOTES.release.set()
     NOTES.reset()

@@ -44,6 +44,12 @@ def test_wrong_method_is_a_405_problem_with_allow(client, platform):
     assert r.headers["allow"] == "GET"
 
 
+def test_405_allow_lists_the_methods_of_every_route_on_the_path(notes_client, platform):
+    r = notes_client.put(notes_path(platform), json={})
+    assert_problem(r, 405, notes_path(platform))
+    assert r.headers["allow"] == "GET, POST"
+
+
 def test_malformed_json_is_a_400_problem_and_creates_nothing(notes_client, runtime, platform):
     r = notes_client.post(
         notes_path(platform), content=b'{"title": "x", ', headers={"content-type": "application/json"}
@@ -64,8 +70,10 @@ def test_validation_names_every_invalid_field_and_creates_nothing(notes_client, 
     assert count_notes(runtime, platform.id) == 0
 
 
-@pytest.mark.parametrize("amount", ["12", True, 1.0, 2**63, -1, 1_000_001])
-def test_strict_int_refuses_strings_booleans_floats_and_out_of_range(notes_client, runtime, platform, amount):
+@pytest.mark.parametrize("amount", ["12", True, 1.5, 2**63, 1e300, -1, 1_000_001])
+def test_strict_int_refuses_strings_booleans_fractions_and_out_of_range(
+    notes_client, runtime, platform, amount
+):
     r = notes_client.post(notes_path(platform), json={"title": "t", "amount": amount})
     body = assert_problem(r, 422, notes_path(platform))
     assert [e["field"] for e in body["errors"]] == ["body.amount"]
@@ -139,6 +147,18 @@ def test_unknown_platform_is_404_and_creates_nothing(notes_client, runtime, plat
 
 def test_valid_post_creates_exactly_one_row(notes_client, runtime, platform):
     r = notes_client.post(notes_path(platform), json={"title": "t", "amount": 5})
+    assert r.status_code == 201, r.text
+    assert r.json()["amount"] == 5
+    assert count_notes(runtime, platform.id) == 1
+
+
+def test_an_integral_json_number_is_an_integer(notes_client, runtime, platform):
+    """JSON Schema counts 5.0 as an integer, so the API does too (and stores the int 5)."""
+    r = notes_client.post(
+        notes_path(platform),
+        content=b'{"title": "t", "amount": 5.0}',
+        headers={"content-type": "application/json"},
+    )
     assert r.status_code == 201, r.text
     assert r.json()["amount"] == 5
     assert count_notes(runtime, platform.id) == 1

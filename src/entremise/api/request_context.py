@@ -31,7 +31,7 @@ _VALID_ID = re.compile(rb"^[A-Za-z0-9._:-]{1,128}$")
 def _request_id(scope: Scope) -> str:
     for name, value in scope.get("headers", []):
         if name == REQUEST_ID_HEADER and _VALID_ID.match(value):
-            return value.decode("ascii")
+            return str(value.decode("ascii"))
     return uuid.uuid4().hex
 
 
@@ -84,7 +84,10 @@ class RequestContextMiddleware:
                     await self.app(scope, receive, send_with_id)
             except Exception:
                 log.exception(
-                    "unhandled_error", method=scope.get("method"), path=scope.get("path"), request_id=request_id
+                    "unhandled_error",
+                    method=scope.get("method"),
+                    path=scope.get("path"),
+                    request_id=request_id,
                 )
                 if response_started:
                     raise  # too late for a problem document: let the server close the connection
