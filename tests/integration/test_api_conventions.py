@@ -145,6 +145,24 @@ def test_unknown_platform_is_404_and_creates_nothing(notes_client, runtime, plat
     assert count_notes(runtime, platform.id) == 0
 
 
+@pytest.mark.parametrize(
+    "request_kwargs",
+    [
+        {"content": b'{"title": "t", "amount": 1}', "headers": {"content-type": "text/plain"}},
+        {"content": b"[]", "headers": {"content-type": "application/json"}},
+    ],
+)
+def test_a_body_that_is_not_a_json_object_is_422_and_creates_nothing(
+    notes_client, runtime, platform, request_kwargs
+):
+    r = notes_client.post(notes_path(platform), **request_kwargs)
+    body = assert_problem(r, 422, notes_path(platform))
+    assert body["errors"] == [
+        {"field": "body", "reason": "must be a JSON object, sent with Content-Type: application/json"}
+    ]
+    assert count_notes(runtime, platform.id) == 0
+
+
 def test_valid_post_creates_exactly_one_row(notes_client, runtime, platform):
     r = notes_client.post(notes_path(platform), json={"title": "t", "amount": 5})
     assert r.status_code == 201, r.text

@@ -114,8 +114,13 @@ def field_path(loc: tuple[Any, ...] | list[Any]) -> str:
     return ".".join(str(p) for p in loc)
 
 
-def _reason(message: str) -> str:
-    return message.removeprefix("Value error, ")
+def _error_reason(error: Any) -> str:
+    if tuple(error.get("loc", ())) == ("body",) and error.get("type") in (
+        "model_attributes_type",
+        "dict_type",
+    ):
+        return "must be a JSON object, sent with Content-Type: application/json"
+    return str(error.get("msg", "invalid")).removeprefix("Value error, ")
 
 
 _HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
@@ -154,10 +159,7 @@ def install(app: FastAPI) -> None:
         errors = list(exc.errors())
         if any(e.get("type") == "json_invalid" for e in errors):
             return standard_problem(400, "the request body is not valid JSON", request=request)
-        fields = [
-            {"field": field_path(e.get("loc", ())), "reason": _reason(str(e.get("msg", "invalid")))}
-            for e in errors
-        ]
+        fields = [{"field": field_path(e.get("loc", ())), "reason": _error_reason(e)} for e in errors]
         detail = "; ".join(f"{f['field']}: {f['reason']}" for f in fields)
         return standard_problem(422, detail, request=request, errors=fields)
 
