@@ -41,6 +41,7 @@ class Settings(BaseSettings):
     session_ttl_hours: int = Field(default=24 * 14, alias="ENTREMISE_SESSION_TTL_HOURS")
     max_body_bytes: int = Field(default=1024 * 1024, alias="ENTREMISE_MAX_BODY_BYTES")
     db_pool_size: int = Field(default=40, alias="ENTREMISE_DB_POOL_SIZE")
+    log_level: str = Field(default="INFO", alias="ENTREMISE_LOG_LEVEL")
     worker_poll_seconds: float = Field(default=1.0, alias="ENTREMISE_WORKER_POLL_SECONDS")
     # timers (docs/worker.md): claimed in batches; a claim expires after the lease (a worker that died);
     # a failing timer is retried after retry_base × 2^(attempts-1) seconds, capped, then marked dead

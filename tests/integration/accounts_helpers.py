@@ -77,3 +77,8 @@ def staff_token(client, runtime: Runtime, platform: PlatformView) -> str:  # typ
     r = login(client, platform, make_staff(runtime, platform))
     assert r.status_code == 201, r.text
     return str(r.json()["token"])
+
+
+def problem_body(response) -> dict:  # type: ignore[no-untyped-def]
+    """A problem document without what differs on every request (its request id)."""
+    return {k: v for k, v in response.json().items() if k not in {"request_id", "retry_after"}}

@@ -180,14 +180,14 @@ def test_COMMON_TERMS_2_member_may_terminate_within_ten_days(client, runtime, cl
     _late_id, _lt, late = user_session(
         client, carpool, phone="0644444444", terms={"version": "v1", "accepted": True}
     )
-    r = client.post(url(carpool, "/terms/termination"), headers=auth(leaver))
+    r = client.post(url(carpool, "/me/terms-termination"), headers=auth(leaver))
     assert r.status_code == 409  # the first version is no change
     _publish(client, carpool, staff, version="v2", effective_at=clock.now() + timedelta(days=14))
     clock.advance(timedelta(days=10))
-    r = client.post(url(carpool, "/terms/termination"), headers=auth(leaver))
+    r = client.post(url(carpool, "/me/terms-termination"), headers=auth(leaver))
     assert r.status_code == 200 and r.json()["status"] == "closed"
     clock.advance(timedelta(seconds=1))
-    r = client.post(url(carpool, "/terms/termination"), headers=auth(late))
+    r = client.post(url(carpool, "/me/terms-termination"), headers=auth(late))
     assert r.status_code == 409 and r.json()["rules"] == ["COMMON-TERMS-2"]
     with runtime.sessions() as db, db.begin():
         row = db.get(User, leaver_id)
@@ -200,7 +200,7 @@ def test_COMMON_TERMS_2_member_may_terminate_within_ten_days(client, runtime, cl
 
 def test_COMMON_TERMS_2_termination_refused_without_a_window(client, platform):
     _u, _i, token = user_session(client, platform)
-    r = client.post(url(platform, "/terms/termination"), headers=auth(token))
+    r = client.post(url(platform, "/me/terms-termination"), headers=auth(token))
     assert r.status_code == 409
 
 
@@ -333,4 +333,4 @@ def test_COMMON_TERMS_2_first_terms_are_announced_to_existing_members_without_a_
         [msg] = messages_for(db, platform_id=carpool.id, template="terms.new_version")
     assert msg.user_id == member_id and msg.payload["terminate_until"] is None
     assert login(client, carpool, ident).json()["terms_to_accept"]["version"] == "v1"
-    assert client.post(url(carpool, "/terms/termination"), headers=auth(token)).status_code == 409
+    assert client.post(url(carpool, "/me/terms-termination"), headers=auth(token)).status_code == 409

@@ -280,15 +280,25 @@ class ResetRequestIn(ApiModel):
     identifier: Annotated[Text, Field(min_length=1, max_length=320)]
 
 
-@router.post("/password-resets", status_code=202, summary="E-mail me a reset link (always 202)")
+class ResetRequestedOut(BaseModel):
+    status: str = "accepted"
+    detail: str = "if an account uses this identifier, a reset message is on its way"
+
+
+@router.post(
+    "/password-resets",
+    status_code=202,
+    response_model=ResetRequestedOut,
+    summary="E-mail me a reset link (always 202)",
+)
 def request_reset(
     body: ResetRequestIn, platform: CurrentPlatform, db: Db, now: Now, runtime: RuntimeDep
-) -> Response:
+) -> ResetRequestedOut:
     with db.begin():
         service.request_password_reset(
             db, platform=platform, identifier=body.identifier, base_url=runtime.settings.base_url, now=now
         )
-    return Response(status_code=202)
+    return ResetRequestedOut()
 
 
 class ResetConfirmIn(ApiModel):
@@ -347,7 +357,7 @@ def list_users(
     cursor: Cursor = None,
     limit: Limit = 50,
     role: Annotated[str | None, Query(max_length=16)] = None,
-) -> Page:
+) -> Page[dict[str, Any]]:
     after = decode_cursor(cursor)
     if after is not None and not isinstance(after, str):
         raise InvalidInput([FieldError("query.cursor", "not a cursor this API issued")])
@@ -416,7 +426,7 @@ def fraud_signals(
     status: Annotated[str, Query(pattern="^(open|closed|all)$")] = "open",
     cursor: Cursor = None,
     limit: Limit = 50,
-) -> Page:
+) -> Page[dict[str, Any]]:
     after = decode_cursor(cursor)
     if after is not None and not isinstance(after, str):
         raise InvalidInput([FieldError("query.cursor", "not a cursor this API issued")])

@@ -1,19 +1,30 @@
-"""The FastAPI application factory."""
+"""The FastAPI application factory.
+
+Every router in `ROUTERS` gets the API conventions without doing anything (see docs/api.md):
+problem documents for every error (`problems`), `X-Request-Id` and one log line per request
+(`request_context`), the body size limit (`body_limit`) and `Idempotency-Key` on POST
+(`idempotency`); the OpenAPI document lists the problem answers of every operation.
+"""
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 
 from entremise import __version__
 from entremise.api import accounts, audit, health, platforms, problems, terms
 from entremise.api.body_limit import BodyLimitMiddleware
+from entremise.api.idempotency import IdempotencyMiddleware
+from entremise.api.request_context import RequestContextMiddleware
+from entremise.logging import configure_logging
 from entremise.runtime import Runtime, build_runtime
 
-ROUTERS = [health.router, platforms.router, accounts.router, terms.router, audit.router]
+ROUTERS: list[APIRouter] = [health.router, platforms.router, accounts.router, terms.router, audit.router]
 
 
-def create_app(runtime: Runtime | None = None) -> FastAPI:
+def create_app(runtime: Runtime | None = None, extra_routers: list[APIRouter] | None = None) -> FastAPI:
+    """The app; `extra_routers` are mounted after `ROUTERS` (tests mount routers of their own)."""
     runtime = runtime or build_runtime()
+    configure_logging(production=runtime.settings.production, level=runtime.settings.log_level)
     app = FastAPI(
         title="entremise",
         version=__version__,
@@ -21,7 +32,11 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
     )
     app.state.runtime = runtime
     problems.install(app)
-    for router in ROUTERS:
+    for router in [*ROUTERS, *(extra_routers or [])]:
         app.include_router(router)
+    problems.document_problems(app)
+    # the last added is the outermost: request id and logging see everything, then the size limit
+    app.add_middleware(IdempotencyMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_bytes=runtime.settings.max_body_bytes)
+    app.add_middleware(RequestContextMiddleware)
     return app

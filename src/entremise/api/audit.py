@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
@@ -26,7 +26,7 @@ def audit(
     actor_id: Annotated[str | None, Query(max_length=36)] = None,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-) -> Page:
+) -> Page[dict[str, Any]]:
     after = decode_cursor(cursor)
     if after is not None and (isinstance(after, bool) or not isinstance(after, int)):
         raise InvalidInput([FieldError("query.cursor", "not a cursor this API issued")])

@@ -17,7 +17,11 @@ def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", summary="Readiness: database reachable and migrations current")
+@router.get(
+    "/readyz",
+    summary="Readiness: database reachable and migrations current",
+    responses={503: {"description": "Not ready: database unreachable or migrations pending"}},
+)
 def readyz(runtime: RuntimeDep) -> JSONResponse:
     try:
         with runtime.engine.connect() as conn:

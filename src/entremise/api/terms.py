@@ -133,7 +133,7 @@ def accept(
 
 
 @router.post(
-    "/terms/termination", response_model=UserOut, summary="Leave because of new terms (COMMON-TERMS-2)"
+    "/me/terms-termination", response_model=UserOut, summary="Leave because of new terms (COMMON-TERMS-2)"
 )
 def terminate(principal: CurrentPrincipal, platform: CurrentPlatform, db: Db, now: Now) -> UserOut:
     with db.begin():

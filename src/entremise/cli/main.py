@@ -19,6 +19,16 @@ app.add_typer(platform_app, name="platform")
 app.add_typer(user_app, name="user")
 
 
+@app.callback()
+def _setup() -> None:
+    """Configure logging once, before any command runs."""
+    from entremise.config import get_settings
+    from entremise.logging import configure_logging
+
+    settings = get_settings()
+    configure_logging(production=settings.production, level=settings.log_level)
+
+
 @app.command()
 def serve(
     host: str = typer.Option("127.0.0.1", help="address to listen on"),
@@ -41,7 +51,8 @@ def serve(
 
         child = subprocess.Popen([sys.executable, "-m", "entremise.cli.main", "worker"])
     try:
-        uvicorn.run(create_app(runtime), host=host, port=port, log_level="info")
+        # our middleware logs every request; uvicorn's own records go through our handler
+        uvicorn.run(create_app(runtime), host=host, port=port, log_config=None, access_log=False)
     finally:
         if child is not None:
             child.terminate()
