@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from entremise.audit import models as _audit  # noqa: F401
 from entremise.db.base import Base
+from entremise.ledger import models as _ledger  # noqa: F401
 from entremise.notify import models as _notify  # noqa: F401
 from entremise.platforms import models as _platforms  # noqa: F401
 
