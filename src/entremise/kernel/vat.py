@@ -87,9 +87,7 @@ class InvoiceLine:
 
     def net(self, currency: str = DEFAULT_CURRENCY) -> Money:
         """The line net, rounded half-up to the minor unit (EN 16931 BT-131)."""
-        return Money(
-            round_half_up((self.quantity * self.unit_price).scaleb(minor_units(currency))), currency
-        )
+        return Money(round_half_up((self.quantity * self.unit_price).scaleb(minor_units(currency))), currency)
 
 
 @dataclass(frozen=True)

@@ -373,7 +373,7 @@ def derived_balance(db: Session, *, platform_id: str, account_id: str) -> Balanc
             select(LedgerEntry.bucket, func.coalesce(func.sum(LedgerEntry.amount), 0))
             .where(LedgerEntry.platform_id == platform_id, LedgerEntry.account_id == account_id)
             .group_by(LedgerEntry.bucket)
-        ).tuples()
+        ).all()
     )
     return BalanceView(
         account_id,
@@ -844,7 +844,7 @@ def _hold_state(db: Session, held: LedgerHold) -> tuple[int, int, bool]:
         select(LedgerEntry.bucket, func.coalesce(func.sum(LedgerEntry.amount), 0))
         .where(LedgerEntry.hold_id == held.id, LedgerEntry.account_id == held.account_id)
         .group_by(LedgerEntry.bucket)
-    ).tuples()
+    ).all()
     sums = {bucket: int(total) for bucket, total in rows}
     voided = (
         db.scalar(
@@ -1120,7 +1120,7 @@ def verify(db: Session, *, platform_id: str | None = None) -> list[Discrepancy]:
             ),
             LedgerEntry.platform_id,
         )
-    ).tuples():
+    ).all():
         sums[(account_id, bucket)] = int(total)
     for account_id in sorted(set(accounts) | {a for a, _ in sums} | set(cached)):
         acc = accounts.get(account_id)
@@ -1164,9 +1164,7 @@ def verify(db: Session, *, platform_id: str | None = None) -> list[Discrepancy]:
     unbalanced = scoped(unbalanced, LedgerEntry.platform_id).group_by(
         LedgerEntry.platform_id, LedgerEntry.transaction_id, LedgerEntry.currency
     )
-    for pid, tx_id, currency, total in db.execute(
-        unbalanced.having(func.sum(LedgerEntry.amount) != 0)
-    ).tuples():
+    for pid, tx_id, currency, total in db.execute(unbalanced.having(func.sum(LedgerEntry.amount) != 0)).all():
         found.append(Discrepancy(pid, "zero-sum", tx_id, f"posted entries sum to {total} {currency}"))
 
     mismatched = (
@@ -1180,7 +1178,7 @@ def verify(db: Session, *, platform_id: str | None = None) -> list[Discrepancy]:
             | ~LedgerEntry.bucket.in_(("posted", "held"))
         )
     )
-    for pid, entry_id, cur, acc_cur in db.execute(scoped(mismatched, LedgerEntry.platform_id)).tuples():
+    for pid, entry_id, cur, acc_cur in db.execute(scoped(mismatched, LedgerEntry.platform_id)).all():
         found.append(
             Discrepancy(
                 pid, "entry", str(entry_id), f"entry in {cur} on a {acc_cur} account, or across platforms"
@@ -1198,7 +1196,7 @@ def verify(db: Session, *, platform_id: str | None = None) -> list[Discrepancy]:
             .group_by(LedgerEntry.hold_id, LedgerEntry.account_id, LedgerEntry.bucket),
             LedgerEntry.platform_id,
         )
-    ).tuples():
+    ).all():
         hold_sums[(hold_id, account_id, bucket)] = int(total)
     for (hold_id, account_id, bucket), total in sorted(hold_sums.items()):
         h = holds.get(hold_id)
