@@ -8,9 +8,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
-from tests.conftest import make_platform
 from typer.testing import CliRunner
 
+from conftest import make_platform
 from entremise.audit import service as audit
 from entremise.audit.models import AuditEntry
 from entremise.kernel.errors import Conflict, InvalidInput, NotFound

@@ -20,6 +20,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from entremise.db.base import Base, UTCDateTime
+from entremise.platforms import models as _platforms  # noqa: F401  (tables our foreign keys name)
 
 
 class LedgerAccount(Base):
