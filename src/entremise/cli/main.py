@@ -14,9 +14,11 @@ app = typer.Typer(help="entremise: an engine for intermediation platforms.", no_
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 platform_app = typer.Typer(help="Platforms hosted by this deployment.", no_args_is_help=True)
 user_app = typer.Typer(help="Users.", no_args_is_help=True)
+ledger_app = typer.Typer(help="The money ledger.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(platform_app, name="platform")
 app.add_typer(user_app, name="user")
+app.add_typer(ledger_app, name="ledger")
 
 
 @app.callback()
@@ -173,6 +175,31 @@ def user_create_staff(
         typer.echo(f"refused: {exc.detail}", err=True)
         raise typer.Exit(1) from exc
     typer.echo(f"created staff {user.email} ({user.id}) on {platform}")
+
+
+@ledger_app.command("verify")
+def ledger_verify(
+    platform: str | None = typer.Option(None, help="the slug of one platform (default: every platform)"),
+) -> None:
+    """Check every ledger invariant against the entries; print each discrepancy and exit 1 if any."""
+    from entremise.kernel.errors import NotFound
+    from entremise.ledger import service as ledger
+    from entremise.platforms import service as platforms
+
+    runtime = build_runtime()
+    with runtime.sessions() as db, db.begin():
+        try:
+            platform_id = platforms.get_by_slug(db, platform).id if platform else None
+        except NotFound as exc:
+            typer.echo(exc.detail, err=True)
+            raise typer.Exit(2) from None
+        found = ledger.verify(db, platform_id=platform_id)
+    for discrepancy in found:
+        typer.echo(str(discrepancy))
+    if found:
+        typer.echo(f"ledger verify: {len(found)} discrepancies", err=True)
+        raise typer.Exit(1)
+    typer.echo("ledger verify: every balance matches its entries and every invariant holds")
 
 
 def main() -> None:
