@@ -11,14 +11,21 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI
 
 from entremise import __version__
-from entremise.api import accounts, audit, health, platforms, problems, terms
+from entremise.api import accounts, audit, health, platforms, problems, processes, terms
 from entremise.api.body_limit import BodyLimitMiddleware
 from entremise.api.idempotency import IdempotencyMiddleware
 from entremise.api.request_context import RequestContextMiddleware
 from entremise.logging import configure_logging
 from entremise.runtime import Runtime, build_runtime
 
-ROUTERS: list[APIRouter] = [health.router, platforms.router, accounts.router, terms.router, audit.router]
+ROUTERS: list[APIRouter] = [
+    health.router,
+    platforms.router,
+    accounts.router,
+    terms.router,
+    audit.router,
+    processes.router,
+]
 
 
 def create_app(runtime: Runtime | None = None, extra_routers: list[APIRouter] | None = None) -> FastAPI:
