@@ -124,12 +124,23 @@ def platform_create(
     settings: Path | None = typer.Option(None, help="a JSON file of platform settings"),
 ) -> None:
     """Create a platform."""
+    from entremise.kernel.errors import AppError, InvalidInput
     from entremise.platforms import service
 
     runtime = build_runtime()
-    raw = json.loads(settings.read_text(encoding="utf-8")) if settings else None
-    with runtime.sessions() as db, db.begin():
-        p = service.create_platform(db, slug=slug, name=name, now=runtime.clock.now(), settings=raw)
+    try:
+        raw = json.loads(settings.read_text(encoding="utf-8")) if settings else None
+        with runtime.sessions() as db, db.begin():
+            p = service.create_platform(db, slug=slug, name=name, now=runtime.clock.now(), settings=raw)
+    except (OSError, ValueError) as exc:
+        typer.echo(f"refused: cannot read the settings file: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    except AppError as exc:
+        fields = (
+            "; ".join(f"{e.field}: {e.reason}" for e in exc.errors) if isinstance(exc, InvalidInput) else ""
+        )
+        typer.echo(f"refused: {fields or exc.detail}", err=True)
+        raise typer.Exit(1) from exc
     typer.echo(f"created {p.slug} ({p.id})")
 
 

@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
+from entremise.api import idempotency
 from entremise.booking import timers
 from entremise.notify.dispatch import deliver_due
 from entremise.runtime import Runtime
@@ -41,7 +42,14 @@ def run_due_timers(runtime: Runtime, now: datetime) -> int:
     return sum(n for outcome, n in counts.items() if outcome != "lost")
 
 
+def purge_idempotency_keys(runtime: Runtime, now: datetime) -> int:
+    """Forget `Idempotency-Key` answers past their 24 hours (expired ones are ignored already)."""
+    with runtime.sessions() as db, db.begin():
+        return idempotency.purge_expired(db, now)
+
+
 JOBS: list[tuple[str, Job]] = [
     ("timers", run_due_timers),
     ("outbox", deliver_due),
+    ("idempotency-purge", purge_idempotency_keys),
 ]
