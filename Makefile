@@ -15,6 +15,8 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	mkdir -p var
 	$(BIN)/entremise db upgrade
+	$(BIN)/entremise platform list | grep -q '^demo\b' || $(BIN)/entremise platform create demo "Demo platform"
+	@echo "serving http://127.0.0.1:8000 (docs at /docs); a staff account: .venv/bin/entremise user create-staff --platform demo --email you@example.org"
 	$(BIN)/entremise serve --with-worker
 
 worker: $(STAMP)
