@@ -29,6 +29,7 @@ from entremise.booking import service
 from entremise.booking.models import ProcessInstance, Timer
 from entremise.booking.registry import REGISTRY, ProcessRegistry
 from entremise.booking.service import LIVE_TIMER, ProcessActor
+from entremise.kernel.backoff import exponential_backoff
 from entremise.kernel.errors import Conflict
 
 log = logging.getLogger("entremise.timers")
@@ -46,8 +47,7 @@ class TimerPolicy:
 
     def backoff(self, attempts: int) -> timedelta:
         """Delay before the next attempt after `attempts` failures: base × 2^(attempts-1), capped."""
-        delay: timedelta = self.retry_base * (2 ** max(attempts - 1, 0))
-        return delay if delay < self.retry_max else self.retry_max
+        return exponential_backoff(max(attempts, 1), self.retry_base, self.retry_max)
 
 
 def claim_due(

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from entremise.kernel.backoff import exponential_backoff
+
 DEFAULT_LOCALE = "fr"
 RETRY_BASE = timedelta(minutes=1)
 RETRY_CAP = timedelta(hours=1)
@@ -27,12 +29,7 @@ class RetryPlan:
 
 def retry_delay(failed_attempts: int) -> timedelta:
     """Wait before the next try after `failed_attempts` failures: 1 min, 2, 4, 8 ... capped at 1 hour."""
-    if failed_attempts < 1:
-        raise ValueError("failed_attempts starts at 1")
-    # 2**6 minutes already exceeds the cap; avoid computing huge powers for large counts
-    exponent = min(failed_attempts - 1, 6)
-    delay: timedelta = RETRY_BASE * (1 << exponent)
-    return min(delay, RETRY_CAP)
+    return exponential_backoff(failed_attempts, RETRY_BASE, RETRY_CAP)
 
 
 def after_failure(failed_attempts: int, max_attempts: int, now: datetime, *, permanent: bool) -> RetryPlan:
