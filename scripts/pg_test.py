@@ -34,7 +34,9 @@ def main() -> int:
     print(f"PostgreSQL integration run on fresh database {name}")
     try:
         env = dict(os.environ, ENTREMISE_TEST_DATABASE_URL=url)
-        args = [sys.executable, "-m", "pytest", "-q", "tests/integration", *sys.argv[1:]]
+        extra = sys.argv[1:]
+        paths = [] if any(not a.startswith("-") for a in extra) else ["tests/integration"]
+        args = [sys.executable, "-m", "pytest", "-q", *paths, *extra]
         return subprocess.call(args, env=env)  # noqa: S603
     finally:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
