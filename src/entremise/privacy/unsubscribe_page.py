@@ -1,0 +1,54 @@
+"""The page a browser sees when it opens an unsubscribe link (the RFC 8058 POST needs no page)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+import jinja2
+
+_CHANNELS = {
+    "fr": {"email": "par e-mail", "sms": "par SMS", "phone": "par téléphone"},
+    "en": {"email": "by e-mail", "sms": "by text message", "phone": "by phone"},
+}
+_TEXTS = {
+    "fr": {
+        "title": "Désinscription",
+        "ask": "Ne plus recevoir d'offres commerciales {channel} ?",
+        "confirm": "Me désinscrire",
+        "done": "C'est fait : vous ne recevrez plus d'offres commerciales {channel}, dès maintenant.",
+        "already": "Vous ne recevez pas d'offres commerciales {channel}.",
+        "change": "Vous pouvez changer d'avis à tout moment dans les réglages de votre compte.",
+    },
+    "en": {
+        "title": "Unsubscribe",
+        "ask": "Stop receiving marketing {channel}?",
+        "confirm": "Unsubscribe me",
+        "done": "Done: you will receive no more marketing {channel}, starting now.",
+        "already": "You do not receive marketing {channel}.",
+        "change": "You can change your mind at any time in your account settings.",
+    },
+}
+
+
+@lru_cache(maxsize=1)
+def _template() -> jinja2.Template:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(Path(__file__).resolve().parent),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    return env.get_template("unsubscribe.html.j2")
+
+
+def render_unsubscribe_page(
+    *, platform_name: str, channel: str, subscribed: bool, done: bool, locale: str
+) -> str:
+    language = locale.split("-")[0] if locale.split("-")[0] in _TEXTS else "fr"
+    how = _CHANNELS[language].get(channel, channel)
+    texts = {k: v.format(channel=how) for k, v in _TEXTS[language].items()}
+    return _template().render(
+        t=texts, platform_name=platform_name, subscribed=subscribed, done=done, locale=language
+    )
