@@ -153,6 +153,7 @@ def test_COMMON_PRIVACY_2_unsubscribe_token_names_the_user_and_channel() -> None
         lambda t: t.replace(".email.", ".fax."),  # an unknown channel
         lambda t: t.rsplit(".", 1)[0],  # no signature
         lambda t: t + ".x",
+        lambda t: t[:-1] + "é",  # not ASCII
         lambda t: "",
     ],
 )

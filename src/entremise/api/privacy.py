@@ -18,7 +18,7 @@ from pydantic import BaseModel, Field, StrictBool
 
 from entremise.accounts import service as accounts
 from entremise.accounts.auth import CurrentPrincipal, Meta, StaffPrincipal
-from entremise.api.accounts import UserOut, _out
+from entremise.api.accounts import ProfileIn, UserOut, _out
 from entremise.api.deps import CurrentPlatform, Db, Now, RuntimeDep
 from entremise.api.pagination import Pagination, paginate
 from entremise.api.schemas import ApiModel, Page, StrictInt, Text
@@ -177,23 +177,11 @@ class DirectivesOut(BaseModel):
     rules: list[str] = [domain.RULE_REQUESTS]
 
 
-class ProfileChangesIn(ApiModel):
+class ProfileChangesIn(ProfileIn):
     """Fields to rectify; null removes an optional one. Which ones a user changes alone is the
     platform's `privacy.self_service_fields`; the others go through a rectification request."""
 
     email: Annotated[Text, Field(max_length=320)] | None = None
-    phone: Short | None = None
-    first_name: Short | None = None
-    last_name: Short | None = None
-    birth_date: Short | None = None
-    civility: Short | None = None
-    status: Short | None = None
-    address: Short | None = None
-    country: Short | None = None
-    occupation: Short | None = None
-    landline: Short | None = None
-    category: Short | None = None
-    company_name: Short | None = None
 
 
 class UnsubscribeOut(BaseModel):
@@ -270,7 +258,12 @@ def rectify_profile(
     changes = body.model_dump(exclude_unset=True)
     allowed = set(platform.settings.privacy.self_service_fields)
     refused = [
-        FieldError(f"body.{k}", "changed through a rectification request (POST /me/privacy-requests)")
+        FieldError(
+            f"body.{k}",
+            "changed through a rectification request (POST /me/privacy-requests)"
+            if k in accounts.EDITABLE_FIELDS
+            else "not a field that can be changed here",
+        )
         for k in changes
         if k not in allowed
     ]

@@ -11,11 +11,8 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
-import jinja2
 from sqlalchemy.orm import Session
 
 from entremise.accounts import service as accounts
@@ -23,6 +20,7 @@ from entremise.audit.service import Actor, record
 from entremise.platforms.service import PlatformView
 from entremise.privacy import domain
 from entremise.privacy import hooks as _hooks  # noqa: F401 (registers the accounts and notify hooks)
+from entremise.privacy.pages import language, template
 from entremise.privacy.registry import EXPORTERS, load_module_hooks
 
 FORMAT = "entremise.personal-data/1"
@@ -103,19 +101,7 @@ def build_export(
     return archive
 
 
-@lru_cache(maxsize=1)
-def _template() -> jinja2.Template:
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(Path(__file__).resolve().parent),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    return env.get_template("export_summary.html.j2")
-
-
 def render_summary(archive: dict[str, Any], locale: str) -> str:
     """The archive as a readable HTML page, in French or English."""
-    language = locale.split("-")[0] if locale.split("-")[0] in LABELS else "fr"
-    return _template().render(export=archive, t=LABELS[language], locale=language)
+    lang = language(locale)
+    return template("export_summary.html.j2").render(export=archive, t=LABELS[lang], locale=lang)

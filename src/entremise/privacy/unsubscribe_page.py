@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
-from pathlib import Path
-
-import jinja2
+from entremise.privacy.pages import language, template
 
 _CHANNELS = {
     "fr": {"email": "par e-mail", "sms": "par SMS", "phone": "par téléphone"},
@@ -31,24 +28,12 @@ _TEXTS = {
 }
 
 
-@lru_cache(maxsize=1)
-def _template() -> jinja2.Template:
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(Path(__file__).resolve().parent),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    return env.get_template("unsubscribe.html.j2")
-
-
 def render_unsubscribe_page(
     *, platform_name: str, channel: str, subscribed: bool, done: bool, locale: str
 ) -> str:
-    language = locale.split("-")[0] if locale.split("-")[0] in _TEXTS else "fr"
-    how = _CHANNELS[language].get(channel, channel)
-    texts = {k: v.format(channel=how) for k, v in _TEXTS[language].items()}
-    return _template().render(
-        t=texts, platform_name=platform_name, subscribed=subscribed, done=done, locale=language
+    lang = language(locale)
+    how = _CHANNELS[lang].get(channel, channel)
+    texts = {k: v.format(channel=how) for k, v in _TEXTS[lang].items()}
+    return template("unsubscribe.html.j2").render(
+        t=texts, platform_name=platform_name, subscribed=subscribed, done=done, locale=lang
     )
