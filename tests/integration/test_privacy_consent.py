@@ -391,3 +391,43 @@ def test_login_still_works_for_a_user_who_opted_out(client, runtime, platform):
     _user_id, ident, token = user_session(client, platform, marketing={"email": True})
     client.put(url(platform, "/me/marketing-consents/email"), json={"granted": False}, headers=auth(token))
     assert login(client, platform, ident).status_code == 201
+
+
+@pytest.mark.rule("COMMON-PRIVACY-2")
+def test_two_simultaneous_first_choices_on_a_channel_leave_one_consent_row(client, runtime, platform):
+    import itertools
+    import threading
+
+    from entremise.privacy.models import MarketingConsent
+
+    user_id, _ident, _token = user_session(client, platform)
+    barrier = threading.Barrier(4)
+    errors: list[BaseException] = []
+
+    def choose(granted: bool) -> None:
+        try:
+            barrier.wait()
+            with runtime.sessions() as db, db.begin():
+                privacy.set_consent(
+                    db,
+                    platform_id=platform.id,
+                    user_id=user_id,
+                    channel="email",
+                    granted=granted,
+                    source="settings",
+                    now=runtime.clock.now(),
+                )
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=choose, args=(i % 2 == 0,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert count(runtime, MarketingConsent, user_id=user_id) == 1
+    # every recorded change alternates with the one before it: no change is lost or invented
+    states = [e.granted for e in sorted(_events(runtime, user_id), key=lambda e: e.id)]
+    assert states and all(a != b for a, b in itertools.pairwise(states))
+    assert consents(runtime, platform, user_id)["email"] == states[-1]
