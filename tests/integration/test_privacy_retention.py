@@ -21,7 +21,7 @@ from entremise.audit.service import Actor
 from entremise.notify.dispatch import deliver_due
 from entremise.privacy import registry
 from entremise.privacy.models import ConsentEvent, PrivacyRequest
-from entremise.privacy.retention import purge_platform
+from entremise.privacy.retention import purge_due, purge_platform
 from entremise.terms import service as terms
 from entremise.terms.models import TermsAcceptance
 from entremise.worker.runner import run_once
@@ -259,3 +259,23 @@ def test_two_workers_purging_at_once_purge_each_record_once(client, runtime, pla
     for user_id in users:
         assert count(runtime, AuthSession, user_id=user_id) == 0
     assert count(runtime, PrivacyRequest, platform_id=platform.id) == 0
+
+
+def test_a_failing_purge_on_one_platform_does_not_stop_the_others(client, runtime, monkeypatch):
+    good = make_platform(runtime, settings={"retention_days": {"connection": 1}})
+    bad = make_platform(runtime)
+    user_session(client, good)
+
+    def broken(db, p, cutoff, now):  # type: ignore[no-untyped-def]
+        if p.id == bad.id:
+            raise RuntimeError("disk on fire")
+        return registry.PurgeResult(0)
+
+    registry.register_purger("test.broken", kind=None, fn=broken)
+    try:
+        runtime.clock.advance(timedelta(days=2))
+        with pytest.raises(RuntimeError, match=bad.slug):
+            purge_due(runtime, runtime.clock.now())
+    finally:
+        registry.PURGERS.pop("test.broken")
+    assert count(runtime, LoginAttempt, platform_id=good.id) == 0  # purged despite the other's failure

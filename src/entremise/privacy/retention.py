@@ -121,14 +121,24 @@ def purge_platform(
 
 
 def purge_due(runtime: Runtime, now: datetime) -> int:
-    """Worker job: purge every platform whose purge is due; the number of records purged."""
+    """Worker job: purge every platform whose purge is due; the number of records purged.
+
+    A platform whose purge fails is rolled back and logged, and the others are still purged; the
+    failure is raised once every platform had its turn (the worker logs it and tries next round)."""
     from entremise.worker.jobs import worker_id
 
     with runtime.sessions() as db, db.begin():
         every = platforms.list_platforms(db)
     me = worker_id()
     total = 0
+    failed: list[str] = []
     for platform in every:
-        with runtime.sessions() as db, db.begin():
-            total += purge_platform(db, platform=platform, now=now, worker=me).total
+        try:
+            with runtime.sessions() as db, db.begin():
+                total += purge_platform(db, platform=platform, now=now, worker=me).total
+        except Exception:
+            log.exception("retention.purge_failed", platform_id=platform.id)
+            failed.append(platform.slug)
+    if failed:
+        raise RuntimeError(f"the retention purge failed on {', '.join(failed)} (see the log)")
     return total
