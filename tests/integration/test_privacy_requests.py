@@ -290,9 +290,9 @@ def test_COMMON_PRIVACY_1_rectification_is_self_service_for_safe_fields_and_by_r
     assert client.get(url(platform, "/me"), headers=auth(token)).json()["first_name"] == "John"
     with runtime.sessions() as db:
         entries = db.scalars(
-            select(AuditEntry).where(
-                AuditEntry.object_id == user_id, AuditEntry.action == "user.profile_updated"
-            )
+            select(AuditEntry)
+            .where(AuditEntry.object_id == user_id, AuditEntry.action == "user.profile_updated")
+            .order_by(AuditEntry.id)
         ).all()
     assert [(e.actor_type, e.data["fields"]) for e in entries] == [
         ("user", ["address"]),
