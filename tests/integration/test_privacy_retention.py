@@ -18,6 +18,7 @@ from entremise.accounts import service as accounts
 from entremise.accounts.models import AuthSession, Device, LoginAttempt, PasswordResetToken, User
 from entremise.audit.models import AuditEntry
 from entremise.audit.service import Actor
+from entremise.config import get_settings
 from entremise.notify.dispatch import deliver_due
 from entremise.privacy import registry
 from entremise.privacy.models import ConsentEvent, PrivacyRequest
@@ -177,7 +178,15 @@ def test_COMMON_PRIVACY_3_retention_figures_are_platform_data(client, runtime):
     assert skipped.count == 0 and "no valid retention period" in skipped.note
 
 
-def test_the_worker_purges_each_platform_once_per_interval_and_the_cli_at_once(client, runtime):
+@pytest.fixture
+def cli_env(database_url, monkeypatch):  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    get_settings.cache_clear()
+    yield {"DATABASE_URL": database_url}
+    get_settings.cache_clear()
+
+
+def test_the_worker_purges_each_platform_once_per_interval_and_the_cli_at_once(client, runtime, cli_env):
     platform = make_platform(
         runtime, settings={"retention_days": {"connection": 1}, "privacy": {"purge_interval_hours": 72}}
     )
@@ -197,18 +206,12 @@ def test_the_worker_purges_each_platform_once_per_interval_and_the_cli_at_once(c
     from entremise.cli.main import app
 
     # the command line runs at once, whatever the interval (on the real clock, days after START)
-    result = CliRunner().invoke(app, ["privacy", "purge", "--platform", platform.slug], env=_env(runtime))
+    result = CliRunner().invoke(app, ["privacy", "purge", "--platform", platform.slug], env=cli_env)
     assert result.exit_code == 0, result.output
     assert f"{platform.slug}\taccounts.login_attempts\t1\n" in result.output
     assert attempts() == 0
-    result = CliRunner().invoke(
-        app, ["privacy", "purge", "--platform", "no-such-platform"], env=_env(runtime)
-    )
+    result = CliRunner().invoke(app, ["privacy", "purge", "--platform", "no-such-platform"], env=cli_env)
     assert result.exit_code == 2
-
-
-def _env(runtime) -> dict[str, str]:  # type: ignore[no-untyped-def]
-    return {"DATABASE_URL": runtime.settings.database_url}
 
 
 def test_a_later_module_adds_a_purger_with_its_kind(client, runtime, platform):
