@@ -28,6 +28,35 @@ EMAIL_TEMPLATES = {
         "read_url": "https://covoit.example/terms/2027-01",
         "terminate_until": "2026-12-03",
     },
+    "privacy.request_received": {
+        "platform_name": "Covoit Est",
+        "kind": "restriction",
+        "request_id": "req-1",
+        "received_at": "2026-12-01T10:00:00+00:00",
+        "due_on": "2027-01-04",
+    },
+    "privacy.request_extended": {
+        "platform_name": "Covoit Est",
+        "kind": "access",
+        "request_id": "req-1",
+        "reason": "huit ans d'historique",
+        "due_on": "2027-03-01",
+    },
+    "privacy.request_answered": {
+        "platform_name": "Covoit Est",
+        "kind": "erasure",
+        "request_id": "req-1",
+        "outcome": "partially_granted",
+        "message": "Compte fermé.",
+        "grounds": ["the law requires the data to be kept (GDPR art. 17(3)(b))"],
+        "kept": [{"field": "last_name", "rule": "COMMON-PRIVACY-3", "until": "2031-12-01"}],
+    },
+    "marketing.announcement": {
+        "platform_name": "Covoit Est",
+        "title": "Nouveaux trajets",
+        "body": "Des trajets vers Metz.\n\nÀ bientôt.",
+        "unsubscribe_url": "https://covoit.example/u/abc",
+    },
 }
 # words each locale's version must contain, beyond the payload values
 EXPECTED = {
@@ -46,6 +75,27 @@ EXPECTED = {
         "jusqu'au 3 décembre 2026",
     ],
     ("terms.new_version", "en"): ["1 January 2027", "Version 2027-01", "clients", "until 3 December 2026"],
+    ("privacy.request_received", "fr"): ["limitation", "req-1", "4 janvier 2027", "dès maintenant"],
+    ("privacy.request_received", "en"): ["restrict", "req-1", "4 January 2027", "from now on"],
+    ("privacy.request_extended", "fr"): ["Motif : huit ans", "1er mars 2027", "CNIL"],
+    ("privacy.request_extended", "en"): ["Reason: huit ans", "1 March 2027", "CNIL"],
+    ("privacy.request_answered", "fr"): [
+        "acceptée en partie",
+        "17(3)(b)",
+        "last_name : jusqu'au 1er décembre 2031",
+        "CNIL",
+    ],
+    ("privacy.request_answered", "en"): [
+        "granted in part",
+        "17(3)(b)",
+        "last_name: until 1 December 2031",
+        "CNIL",
+    ],
+    ("marketing.announcement", "fr"): ["Des trajets vers Metz.", "en un clic : https://covoit.example/u/abc"],
+    ("marketing.announcement", "en"): [
+        "Des trajets vers Metz.",
+        "in one click: https://covoit.example/u/abc",
+    ],
 }
 
 
@@ -59,7 +109,7 @@ def test_every_email_template_renders_in_french_and_english(name: str, locale: s
     assert "Covoit Est" in out.text
     for word in EXPECTED[(name, locale)]:
         assert word in out.text, (word, out.text)
-    for value in ("reset_url", "read_url"):
+    for value in ("reset_url", "read_url", "unsubscribe_url"):
         if value in payload:
             assert payload[value] in out.text
     if out.html is not None:
@@ -71,6 +121,7 @@ def test_both_locales_exist_for_every_template() -> None:
     for name in EMAIL_TEMPLATES:
         assert available_locales(name, "email") == ["en", "fr"]
     assert available_locales("accounts.login_code", "sms") == ["en", "fr"]
+    assert available_locales("marketing.announcement", "sms") == ["en", "fr"]
 
 
 def test_french_and_english_texts_differ() -> None:
@@ -178,3 +229,12 @@ def test_dates_are_shown_in_the_platform_timezone() -> None:
     reunion = render("accounts.account_closed", "email", "fr", payload, timezone="Indian/Reunion")
     assert "2 juillet 2026 à 0 h 30" in paris.text
     assert "2 juillet 2026 à 2 h 30" in reunion.text
+
+
+def test_COMMON_PRIVACY_2_every_marketing_message_shows_its_unsubscribe_link() -> None:
+    payload = EMAIL_TEMPLATES["marketing.announcement"]
+    for locale in ("fr", "en"):
+        mail = render("marketing.announcement", "email", locale, payload)
+        assert mail.html is not None and 'href="https://covoit.example/u/abc"' in mail.html
+        sms = render("marketing.announcement", "sms", locale, payload)
+        assert sms.text.endswith("https://covoit.example/u/abc")

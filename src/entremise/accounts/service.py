@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -236,6 +236,18 @@ def _clean_fields(
 
 # --- registration ---------------------------------------------------------------------------------
 
+# Newer modules act on a registration without accounts importing them: a hook gets the new account,
+# the request's `extras` (parts of the request the hook's module owns), the request meta and the time,
+# inside the registration's transaction (raising refuses the registration). Privacy records the
+# marketing consent given at sign-up this way.
+RegistrationHook = Callable[[Session, PlatformView, UserView, dict[str, Any], RequestMeta, datetime], None]
+REGISTRATION_HOOKS: list[RegistrationHook] = []
+
+
+def register_registration_hook(hook: RegistrationHook) -> None:
+    if hook not in REGISTRATION_HOOKS:
+        REGISTRATION_HOOKS.append(hook)
+
 
 def register(
     db: Session,
@@ -252,12 +264,15 @@ def register(
     created_by: Actor | None = None,
     organisation_id: str | None = None,
     must_change_password: bool | None = None,
+    extras: Mapping[str, Any] | None = None,
 ) -> UserView:
     """Create an account (COMMON-ACCOUNT-1/2, EXPERT-SIGNUP-1/2, CARPOOL-ACCOUNT-1, COMMON-TERMS-1).
 
     Without `created_by` this is a self-service sign-up, allowed only where the role says so, and it
     must carry acceptance of the terms in force for the role's audience. With `created_by` (staff or
     an org_admin) the account is created with `must_change_password` so its owner sets their own.
+    `extras` are the parts of the request other modules own (such as marketing consent); every
+    registration hook sees them, in this transaction.
     """
     from entremise.terms import service as terms  # terms depends on accounts; import at call time
 
@@ -372,7 +387,10 @@ def register(
         _see_device(
             db, platform_id=platform.id, user_id=user.id, device_id=meta.device_id, now=now, on="registration"
         )
-    return _view(user)
+    view = _view(user)
+    for hook in REGISTRATION_HOOKS:
+        hook(db, platform, view, dict(extras or {}), meta, now)
+    return view
 
 
 def _see_device(
@@ -803,6 +821,18 @@ def register_activity_check(check: ActivityCheck) -> None:
         ACTIVITY_CHECKS.append(check)
 
 
+# Newer modules erase or pseudonymise what they hold when an account closes, in the closure's
+# transaction, whatever closed it (the user, new terms refused, an erasure request, staff). A hook gets
+# the closed account (its `retention_holds` set) and the time.
+ClosureHook = Callable[[Session, PlatformView, UserView, datetime], None]
+CLOSURE_HOOKS: list[ClosureHook] = []
+
+
+def register_closure_hook(hook: ClosureHook) -> None:
+    if hook not in CLOSURE_HOOKS:
+        CLOSURE_HOOKS.append(hook)
+
+
 def close_account(
     db: Session,
     *,
@@ -873,7 +903,10 @@ def close_account(
         data={"retention_holds": user.retention_holds, **(data or {})},
     )
     db.flush()
-    return _view(user)
+    view = _view(user)
+    for hook in CLOSURE_HOOKS:
+        hook(db, platform, view, now)
+    return view
 
 
 # --- staff ----------------------------------------------------------------------------------------
@@ -926,3 +959,270 @@ def organisation_of(db: Session, *, platform_id: str, user_id: str) -> str | Non
 
 def count_users(db: Session, *, platform_id: str) -> int:
     return int(db.scalar(select(func.count()).select_from(User).where(User.platform_id == platform_id)) or 0)
+
+
+# --- privacy: rectification, export, retention (called by the privacy module) ---------------------
+
+EDITABLE_FIELDS = (*(f for f in PROFILE_FIELDS if f != "organisation_name"), "email")
+
+
+def _current_fields(db: Session, user: User) -> dict[str, Any]:
+    fields: dict[str, Any] = {k: v for k, v in (user.profile or {}).items() if v}
+    for name in ("phone", *NAME_FIELDS):
+        if getattr(user, name):
+            fields[name] = getattr(user, name)
+    if user.birth_date is not None:
+        fields["birth_date"] = user.birth_date.isoformat()
+    if user.organisation_id is not None:
+        org = db.get(Organisation, user.organisation_id)
+        if org is not None:
+            fields["organisation_name"] = org.name
+    return fields
+
+
+def update_profile(
+    db: Session,
+    *,
+    platform: PlatformView,
+    user_id: str,
+    changes: Mapping[str, Any],
+    actor: Actor,
+    now: datetime,
+    rules: tuple[str, ...] = ("COMMON-PRIVACY-1",),
+) -> UserView:
+    """Rectify profile fields (COMMON-PRIVACY-1, GDPR art. 16): `changes` maps a field of
+    `EDITABLE_FIELDS` to its new value (None or "" removes it). The result is checked like a
+    registration (required fields, formats, age, uniqueness of e-mail and phone); every problem is
+    named at once as `body.<field>`. The audit entry lists the fields changed, never their values."""
+    user = _user(db, platform.id, user_id, lock=True)
+    if user.status != "active":
+        raise Conflict("the account is closed")
+    unknown = sorted(set(changes) - set(EDITABLE_FIELDS))
+    if unknown:
+        raise InvalidInput([FieldError(f"body.{k}", "not a field that can be changed here") for k in unknown])
+    before = _current_fields(db, user)
+    merged = dict(before)
+    for name, value in changes.items():
+        if name == "email":
+            continue
+        if value is None or (isinstance(value, str) and not value.strip()):
+            merged.pop(name, None)
+        else:
+            merged[name] = value
+    email = changes.get("email", user.email)
+    cleaned = _clean_fields(platform, user.role, email, merged, now)
+    conflicts = [
+        name
+        for name, value, column in (
+            ("email", cleaned.email, User.email),
+            ("phone", cleaned.phone, User.phone),
+        )
+        if value
+        and value != getattr(user, name)
+        and db.scalar(
+            select(User.id).where(User.platform_id == platform.id, column == value, User.id != user.id)
+        )
+    ]
+    if conflicts:
+        raise Conflict(
+            "an account already uses this " + " and ".join(conflicts),
+            rules=["COMMON-ACCOUNT-1"],
+            extra={"fields": conflicts},
+        )
+    new_values: dict[str, Any] = {
+        "email": cleaned.email,
+        "phone": cleaned.phone,
+        "first_name": cleaned.first_name,
+        "last_name": cleaned.last_name,
+        "birth_date": cleaned.birth_date,
+        "profile": cleaned.profile,
+    }
+    old_email = user.email
+    for name, value in new_values.items():
+        setattr(user, name, value)
+    after = _current_fields(db, user)
+    changed = sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))
+    if old_email != user.email:
+        changed.append("email")
+    try:
+        with db.begin_nested():
+            db.flush()
+    except IntegrityError as exc:  # a concurrent sign-up took the e-mail or phone first
+        raise Conflict("an account already uses this e-mail or phone", rules=["COMMON-ACCOUNT-1"]) from exc
+    record(
+        db,
+        platform_id=platform.id,
+        actor=actor,
+        action="user.profile_updated",
+        obj=("user", user.id),
+        at=now,
+        rules=list(rules),
+        data={"fields": changed},
+    )
+    return _view(user)
+
+
+def export_data(db: Session, *, platform_id: str, user_id: str) -> dict[str, Any]:
+    """Everything this module holds about a user (COMMON-PRIVACY-1, GDPR arts. 15 and 20), as JSON
+    values: the account and profile, sessions (never the token), devices, password reset requests,
+    login attempts made with the user's identifiers, and the fraud signals naming the user (without
+    the evidence, which concerns other accounts too)."""
+    user = _user(db, platform_id, user_id)
+    view = _view(user)
+    account = {
+        "id": view.id,
+        "role": view.role,
+        "status": view.status,
+        "email": view.email,
+        "phone": view.phone,
+        "first_name": view.first_name,
+        "last_name": view.last_name,
+        "birth_date": view.birth_date.isoformat() if view.birth_date else None,
+        "profile": view.profile,
+        "locale": view.locale,
+        "organisation_id": view.organisation_id,
+        "created_at": view.created_at.isoformat(),
+        "closed_at": view.closed_at.isoformat() if view.closed_at else None,
+        "retention_holds": view.retention_holds,
+    }
+    if user.organisation_id:
+        org = db.get(Organisation, user.organisation_id)
+        account["organisation_name"] = org.name if org is not None else None
+    sessions = [
+        {
+            "id": s.id,
+            "created_at": s.created_at.isoformat(),
+            "expires_at": s.expires_at.isoformat(),
+            "revoked_at": s.revoked_at.isoformat() if s.revoked_at else None,
+            "ip": s.ip,
+            "user_agent": s.user_agent,
+        }
+        for s in db.scalars(
+            select(AuthSession)
+            .where(AuthSession.platform_id == platform_id, AuthSession.user_id == user_id)
+            .order_by(AuthSession.created_at, AuthSession.id)
+        )
+    ]
+    devices = [
+        {
+            "device_hash": d.device_hash,
+            "first_seen": d.first_seen.isoformat(),
+            "last_seen": d.last_seen.isoformat(),
+        }
+        for d in db.scalars(
+            select(Device)
+            .where(Device.platform_id == platform_id, Device.user_id == user_id)
+            .order_by(Device.first_seen, Device.id)
+        )
+    ]
+    resets = [
+        {
+            "created_at": t.created_at.isoformat(),
+            "expires_at": t.expires_at.isoformat(),
+            "used_at": t.used_at.isoformat() if t.used_at else None,
+        }
+        for t in db.scalars(
+            select(PasswordResetToken)
+            .where(PasswordResetToken.platform_id == platform_id, PasswordResetToken.user_id == user_id)
+            .order_by(PasswordResetToken.created_at, PasswordResetToken.id)
+        )
+    ]
+    keys = [_digest(f"{platform_id}:{k}") for k in (user.email, user.phone) if k]
+    attempts = [
+        {"at": a.at.isoformat(), "ip": a.ip, "succeeded": a.succeeded}
+        for a in db.scalars(
+            select(LoginAttempt)
+            .where(LoginAttempt.platform_id == platform_id, LoginAttempt.identifier_hash.in_(keys))
+            .order_by(LoginAttempt.at, LoginAttempt.id)
+        )
+    ]
+    signals = [
+        {"id": f.id, "kind": f.kind, "status": f.status, "created_at": f.created_at.isoformat()}
+        for f in db.scalars(
+            select(FraudSignal).where(FraudSignal.platform_id == platform_id).order_by(FraudSignal.id)
+        )
+        if user_id in (f.user_ids or [])
+    ]
+    return {
+        "account": account,
+        "sessions": sessions,
+        "devices": devices,
+        "password_resets": resets,
+        "login_attempts": attempts,
+        "fraud_signals": signals,
+    }
+
+
+def closed_user_ids(db: Session, *, platform_id: str, closed_before: datetime | None = None) -> list[str]:
+    """Closed accounts of a platform (closed before `closed_before`, when given), for retention purges."""
+    q = select(User.id).where(User.platform_id == platform_id, User.status == "closed")
+    if closed_before is not None:
+        q = q.where(User.closed_at < closed_before)
+    return list(db.scalars(q.order_by(User.id)))
+
+
+@dataclass(frozen=True)
+class EndedHold:
+    user_id: str
+    fields: tuple[str, ...]
+    rules: tuple[str, ...]
+    kinds: tuple[str, ...]
+
+
+def purge_ended_holds(db: Session, *, platform: PlatformView, now: datetime) -> list[EndedHold]:
+    """COMMON-PRIVACY-3: erase the fields of closed accounts whose retention hold has ended (its
+    `until` day is past in the platform's time zone) and drop those holds. Rows are locked, so two
+    purges at once erase each field once."""
+    today = _today(platform, now)
+    ended: list[EndedHold] = []
+    rows = db.scalars(
+        select(User)
+        .where(User.platform_id == platform.id, User.status == "closed")
+        .order_by(User.id)
+        .with_for_update()
+    )
+    for user in rows:
+        holds = list(user.retention_holds or [])
+        over = [h for h in holds if date.fromisoformat(str(h["until"])) < today]
+        if not over:
+            continue
+        for hold in over:
+            setattr(user, str(hold["field"]), None)
+        user.retention_holds = [h for h in holds if h not in over]
+        ended.append(
+            EndedHold(
+                user.id,
+                tuple(str(h["field"]) for h in over),
+                tuple(sorted({str(h["rule"]) for h in over})),
+                tuple(sorted({str(h["kind"]) for h in over})),
+            )
+        )
+    db.flush()
+    return ended
+
+
+CONNECTION_DATA = ("login_attempts", "sessions", "devices", "password_reset_tokens")
+
+
+def purge_connection_data(db: Session, *, platform_id: str, what: str, before: datetime) -> int:
+    """COMMON-PRIVACY-3 (technical connection data): delete the rows of `what` (one of
+    `CONNECTION_DATA`) whose last use ended before `before`: login attempts made, sessions expired or
+    revoked, devices last seen, reset links expired. Returns how many rows went."""
+    stmt: Any
+    if what == "login_attempts":
+        stmt = delete(LoginAttempt).where(LoginAttempt.platform_id == platform_id, LoginAttempt.at < before)
+    elif what == "sessions":
+        stmt = delete(AuthSession).where(
+            AuthSession.platform_id == platform_id,
+            or_(AuthSession.expires_at < before, AuthSession.revoked_at < before),
+        )
+    elif what == "devices":
+        stmt = delete(Device).where(Device.platform_id == platform_id, Device.last_seen < before)
+    elif what == "password_reset_tokens":
+        stmt = delete(PasswordResetToken).where(
+            PasswordResetToken.platform_id == platform_id, PasswordResetToken.expires_at < before
+        )
+    else:
+        raise ValueError(f"unknown connection data {what!r}")
+    result = db.execute(stmt.execution_options(synchronize_session=False))
+    return int(getattr(result, "rowcount", 0) or 0)

@@ -6,7 +6,7 @@ from datetime import date, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictBool
 
 from entremise.accounts import service
 from entremise.accounts.auth import AnyPrincipal, CurrentPrincipal, Meta, StaffPrincipal
@@ -45,11 +45,20 @@ class ProfileIn(ApiModel):
     organisation_name: Short | None = None
 
 
+class MarketingChoiceIn(ApiModel):
+    """Marketing opt-in per channel at sign-up (COMMON-PRIVACY-2): absent or false means no."""
+
+    email: StrictBool = False
+    sms: StrictBool = False
+    phone: StrictBool = False
+
+
 class RegisterIn(ProfileIn):
     role: Annotated[Text, Field(max_length=16)] = "client"
     email: Annotated[Text, Field(max_length=320)] | None = None
     password: Secret
     terms: TermsAcceptanceIn | None = None
+    marketing: MarketingChoiceIn | None = None  # recorded by the privacy module's registration hook
 
 
 class CreateUserIn(ProfileIn):
@@ -106,7 +115,7 @@ def _fields(body: ProfileIn) -> dict[str, Any]:
 @router.post("/accounts", status_code=201, response_model=UserOut, summary="Sign up (self-service roles)")
 def register(body: RegisterIn, platform: CurrentPlatform, db: Db, now: Now, meta: Meta) -> UserOut:
     fields = _fields(body)
-    for k in ("role", "email", "password", "terms"):
+    for k in ("role", "email", "password", "terms", "marketing"):
         fields.pop(k, None)
     with db.begin():
         user = service.register(
@@ -120,6 +129,7 @@ def register(body: RegisterIn, platform: CurrentPlatform, db: Db, now: Now, meta
             now=now,
             terms_version=body.terms.version if body.terms else None,
             terms_accepted=bool(body.terms and body.terms.accepted),
+            extras={"marketing": body.marketing.model_dump()} if body.marketing else None,
         )
     return _out(user)
 

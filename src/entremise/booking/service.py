@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from entremise.audit.service import Actor, record
@@ -405,5 +405,40 @@ def list_timers(db: Session, platform_id: str, instance_id: str) -> list[TimerVi
             note=r.note,
             done_at=r.done_at,
         )
+        for r in rows
+    ]
+
+
+def export_data(
+    db: Session, *, platform_id: str, user_id: str, registry: ProcessRegistry = REGISTRY
+) -> list[dict[str, Any]]:
+    """The process instances a user is the subject or a party of (COMMON-PRIVACY-1): parties are the
+    data fields the registered definitions name (`parties`)."""
+    party_fields = sorted(
+        {
+            f
+            for name in registry.names()
+            for v in registry.versions(name)
+            for _r, f in registry.get(name, v).parties
+        }
+    )
+    matches = [(ProcessInstance.subject_type == "user") & (ProcessInstance.subject_id == user_id)]
+    matches += [ProcessInstance.data[f].as_string() == user_id for f in party_fields]
+    rows = db.scalars(
+        select(ProcessInstance)
+        .where(ProcessInstance.platform_id == platform_id, or_(*matches))
+        .order_by(ProcessInstance.created_at, ProcessInstance.id)
+    )
+    return [
+        {
+            "id": r.id,
+            "process": r.process,
+            "version": r.process_version,
+            "state": r.state,
+            "data": dict(r.data),
+            "subject": [r.subject_type, r.subject_id] if r.subject_type else None,
+            "created_at": r.created_at.isoformat(),
+            "updated_at": r.updated_at.isoformat(),
+        }
         for r in rows
     ]

@@ -19,6 +19,8 @@ app.add_typer(db_app, name="db")
 app.add_typer(platform_app, name="platform")
 app.add_typer(user_app, name="user")
 app.add_typer(ledger_app, name="ledger")
+privacy_app = typer.Typer(help="Personal data: the retention purge.", no_args_is_help=True)
+app.add_typer(privacy_app, name="privacy")
 
 
 @app.callback()
@@ -211,6 +213,35 @@ def ledger_verify(
         typer.echo(f"ledger verify: {len(found)} discrepancies", err=True)
         raise typer.Exit(1)
     typer.echo("ledger verify: every balance matches its entries and every invariant holds")
+
+
+@privacy_app.command("purge")
+def privacy_purge(
+    platform: str | None = typer.Option(None, help="the slug of one platform (default: every platform)"),
+) -> None:
+    """Purge now what is past its retention period (COMMON-PRIVACY-3) and print what went, per purger.
+    The worker runs the same purge once per `privacy.purge_interval_hours`; this runs it at once."""
+    from entremise.kernel.errors import NotFound
+    from entremise.platforms import service as platforms
+    from entremise.privacy.retention import purge_platform
+
+    runtime = build_runtime()
+    with runtime.sessions() as db, db.begin():
+        try:
+            chosen = [platforms.get_by_slug(db, platform)] if platform else platforms.list_platforms(db)
+        except NotFound as exc:
+            typer.echo(exc.detail, err=True)
+            raise typer.Exit(2) from None
+    for p in chosen:
+        with runtime.sessions() as db, db.begin():
+            report = purge_platform(db, platform=p, now=runtime.clock.now(), worker="cli", force=True)
+        if not report.ran:
+            typer.echo(f"{p.slug}: skipped, another purge of this platform is running")
+            continue
+        for item in report.items:
+            note = f" ({item.note})" if item.note else ""
+            typer.echo(f"{p.slug}\t{item.purger}\t{item.count}{note}")
+        typer.echo(f"{p.slug}: {report.total} record(s) purged")
 
 
 def main() -> None:

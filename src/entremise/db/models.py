@@ -11,6 +11,7 @@ from entremise.db.base import Base
 from entremise.ledger import models as _ledger  # noqa: F401
 from entremise.notify import models as _notify  # noqa: F401
 from entremise.platforms import models as _platforms  # noqa: F401
+from entremise.privacy import models as _privacy  # noqa: F401
 from entremise.terms import models as _terms  # noqa: F401
 
 metadata = Base.metadata

@@ -1239,3 +1239,46 @@ def verify(db: Session, *, platform_id: str | None = None) -> list[Discrepancy]:
                 Discrepancy(rev.platform_id, "reversal", rev.id, f"does not mirror {rev.reverses_id}")
             )
     return found
+
+
+# --- privacy (called by the privacy module) ---------------------------------------------------------
+
+
+def export_data(db: Session, *, platform_id: str, owner_id: str) -> list[dict[str, Any]]:
+    """The ledger accounts a user owns and every entry on them, with its transaction's code, rules,
+    reason and cause (COMMON-PRIVACY-1). Amounts are integers in minor units."""
+    out: list[dict[str, Any]] = []
+    for account in accounts_of(db, platform_id=platform_id, owner_id=owner_id):
+        entries = db.execute(
+            select(LedgerEntry, LedgerTransaction)
+            .join(LedgerTransaction, LedgerTransaction.id == LedgerEntry.transaction_id)
+            .where(LedgerEntry.platform_id == platform_id, LedgerEntry.account_id == account.id)
+            .order_by(LedgerEntry.id)
+        ).tuples()
+        bal = balance(db, platform_id=platform_id, account_id=account.id)
+        out.append(
+            {
+                "id": account.id,
+                "type": account.type.value,
+                "currency": account.currency,
+                "frozen": account.frozen,
+                "balance": bal.total.amount,
+                "held": bal.held.amount,
+                "entries": [
+                    {
+                        "at": tx.created_at.isoformat(),
+                        "bucket": entry.bucket,
+                        "amount": entry.amount,
+                        "currency": entry.currency,
+                        "transaction_id": tx.id,
+                        "kind": tx.kind,
+                        "code": tx.code,
+                        "rules": list(tx.rules),
+                        "reason": tx.reason,
+                        "cause": [tx.object_type, tx.object_id],
+                    }
+                    for entry, tx in entries
+                ],
+            }
+        )
+    return out

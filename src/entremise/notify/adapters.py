@@ -12,9 +12,9 @@ import re
 import smtplib
 import ssl
 from datetime import datetime
-from email.headerregistry import Address
+from email.headerregistry import Address, HeaderRegistry, UnstructuredHeader
 from email.message import EmailMessage
-from email.policy import SMTP
+from email.policy import SMTP, Policy
 from email.utils import format_datetime, parseaddr
 from pathlib import Path
 
@@ -26,7 +26,21 @@ from entremise.notify.ports import DeliveryError, EmailSender, SmsMessage, SmsSe
 from entremise.notify.render import Rendered
 
 log = structlog.get_logger(__name__)
-SEVEN_BIT = SMTP.clone(cte_type="7bit")
+
+
+class _UnfoldedHeader(UnstructuredHeader):
+    """A header written on one line, as given: the `List-Unsubscribe` URL must reach the mail client
+    intact (the default folding would turn a long URL into RFC 2047 encoded words). The value is
+    checked to be short printable ASCII before it is set."""
+
+    def fold(self, *, policy: Policy) -> str:
+        name = getattr(self, "name", "List-Unsubscribe")  # set by BaseHeader, which the registry mixes in
+        return f"{name}: {self}{policy.linesep}"
+
+
+_HEADERS = HeaderRegistry()
+_HEADERS.map_to_type("list-unsubscribe", _UnfoldedHeader)  # type: ignore[arg-type]
+SEVEN_BIT = SMTP.clone(cte_type="7bit", header_factory=_HEADERS)
 _UNSAFE = re.compile(r"[^A-Za-z0-9._@-]+")
 
 
@@ -51,11 +65,15 @@ def build_email(
     mail_from: str,
     now: datetime,
     sender_name: str | None = None,
+    list_unsubscribe: str | None = None,
 ) -> EmailMessage:
     """The MIME message: text only, or multipart/alternative text + HTML when the template has HTML.
 
     The From address is `mail_from`'s; its display name is the platform's (`sender_name`) when given.
     The Message-ID comes from the outbox row, so every attempt of one message carries the same one.
+    With `list_unsubscribe` (an https or http URL: marketing e-mails) the message carries
+    `List-Unsubscribe: <url>` and `List-Unsubscribe-Post: List-Unsubscribe=One-Click` (RFC 8058), so
+    mail clients offer a one-click unsubscribe that POSTs to the URL.
     Raises ValueError for a recipient or header that cannot be put in a message."""
     if rendered.subject is None:
         raise ValueError("an e-mail needs a subject")
@@ -72,6 +90,16 @@ def build_email(
     msg["Date"] = format_datetime(now)
     msg["Message-ID"] = message_id(outbox_id, platform_id, domain)
     msg["Auto-Submitted"] = "auto-generated"  # RFC 3834: no vacation auto-replies to this
+    if list_unsubscribe is not None:
+        link = list_unsubscribe.strip()
+        if (
+            not link.startswith(("https://", "http://"))
+            or len(link) > 900
+            or any(not (33 <= ord(c) < 127) or c in "<>" for c in link)
+        ):
+            raise ValueError(f"not an unsubscribe URL: {list_unsubscribe!r}")
+        msg["List-Unsubscribe"] = f"<{link}>"
+        msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     msg.set_content(rendered.text)
     if rendered.html is not None:
         msg.add_alternative(rendered.html, subtype="html")

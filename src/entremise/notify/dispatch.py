@@ -12,6 +12,12 @@
    `ENTREMISE_MAIL_MAX_ATTEMPTS` attempts, or at once when retrying cannot help (the template does
    not render, the server refuses the address for good).
 
+Marketing messages (category `marketing`) are checked once more when claimed: every registered
+marketing gate (`register_marketing_gate`; the privacy module registers the consent check) must allow
+it, else it is marked `suppressed` and never sent, so an opt-out stops messages already queued
+(COMMON-PRIVACY-2). With no gate registered, a marketing message is suppressed too: it is never sent
+unchecked. Marketing e-mails carry `List-Unsubscribe` and `List-Unsubscribe-Post` (RFC 8058).
+
 Delivery is at least once, not exactly once. If a worker dies after the SMTP server accepted a
 message but before step 3 committed, the claim lapses after `ENTREMISE_MAIL_LEASE_SECONDS` and
 another worker sends the message again. Both copies carry the same Message-ID (derived from the
@@ -35,6 +41,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from entremise.audit.service import Actor, record
+from entremise.kernel.decision import Verdict
 from entremise.kernel.errors import NotFound
 from entremise.notify.adapters import build_email, email_sender_for, sender_address, sms_sender_for
 from entremise.notify.domain import after_failure, message_id
@@ -61,6 +68,7 @@ class _Job:
     locale: str
     recipient: str
     payload: Any
+    category: str = "transactional"
 
 
 @dataclass(frozen=True)
@@ -68,6 +76,45 @@ class _Outcome:
     sent: bool
     error: str | None = None
     permanent: bool = False
+
+
+# (db, platform_id, user_id, channel) -> may this marketing message still go? Checked in the claim's
+# transaction, so a consent withdrawn before the claim is always seen.
+MarketingGate = Callable[[Session, str, str | None, str], Verdict]
+MARKETING_GATES: list[MarketingGate] = []
+
+
+def register_marketing_gate(gate: MarketingGate) -> None:
+    if gate not in MARKETING_GATES:
+        MARKETING_GATES.append(gate)
+
+
+def _marketing_verdict(db: Session, row: OutboxMessage) -> Verdict:
+    if not MARKETING_GATES:
+        return Verdict.refuse("COMMON-PRIVACY-2", reason="no consent check is registered")
+    for gate in MARKETING_GATES:
+        verdict = gate(db, row.platform_id, row.user_id, row.channel)
+        if not verdict.allowed:
+            return verdict
+    return Verdict.allow("COMMON-PRIVACY-2", reason="the recipient consents")
+
+
+def _suppress(db: Session, row: OutboxMessage, verdict: Verdict, now: datetime) -> None:
+    row.status = "suppressed"
+    row.last_error = f"suppressed: {verdict.reason}"[:MAX_ERROR_CHARS]
+    row.claimed_by, row.claimed_at = None, None
+    record(
+        db,
+        platform_id=row.platform_id,
+        actor=Actor.system(),
+        action="notification.suppressed",
+        obj=("outbox_message", str(row.id)),
+        at=now,
+        rules=list(verdict.rules),
+        reason=verdict.reason,
+        data={"template": row.template, "channel": row.channel, "category": row.category},
+    )
+    log.info("outbox.suppressed", outbox_id=row.id, reason=verdict.reason)
 
 
 def new_worker_id() -> str:
@@ -116,6 +163,7 @@ def _job(db: Session, row: OutboxMessage) -> _Job:
         locale=row.locale,
         recipient=row.recipient,
         payload=row.payload,
+        category=row.category,
     )
 
 
@@ -128,6 +176,9 @@ def _attempt(job: _Job, *, mail_from: str, now: datetime, email: EmailSender, sm
         rendered = render(job.template, job.channel, job.locale, job.payload, timezone=job.timezone)
         payload_name = job.payload.get("platform_name") if isinstance(job.payload, dict) else None
         sender_name = payload_name if isinstance(payload_name, str) else job.platform_name
+        unsubscribe = job.payload.get("unsubscribe_url") if isinstance(job.payload, dict) else None
+        if job.category == "marketing" and not isinstance(unsubscribe, str):
+            raise RenderError("a marketing message needs its unsubscribe_url (COMMON-PRIVACY-2)")
         if job.channel == "email":
             mail = build_email(
                 outbox_id=job.id,
@@ -137,6 +188,7 @@ def _attempt(job: _Job, *, mail_from: str, now: datetime, email: EmailSender, sm
                 mail_from=mail_from,
                 now=now,
                 sender_name=sender_name,
+                list_unsubscribe=unsubscribe if job.category == "marketing" else None,
             )
             send = partial(email.send, mail)
         else:
@@ -241,6 +293,12 @@ def deliver_due(
             row = _claim_next(db, now=now, worker=worker, lease=lease, platform_id=platform_id)
             if row is None:
                 break
+            if row.category == "marketing":
+                verdict = _marketing_verdict(db, row)
+                if not verdict.allowed:
+                    _suppress(db, row, verdict, now)
+                    handled += 1
+                    continue
             job = _job(db, row)
         outcome = _attempt(job, mail_from=settings.mail_from, now=now, email=email, sms=sms)
         with runtime.sessions() as db, db.begin():

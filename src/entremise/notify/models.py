@@ -23,7 +23,9 @@ class OutboxMessage(Base):
     recipient: Mapped[str] = mapped_column(String(320))
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     dedupe_key: Mapped[str | None] = mapped_column(String(200))
-    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | sent | dead
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | sent | dead | suppressed
+    # transactional (always sent) | marketing (sent only while the recipient consents: COMMON-PRIVACY-2)
+    category: Mapped[str] = mapped_column(String(16), default="transactional", server_default="transactional")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime())
     last_error: Mapped[str | None] = mapped_column(Text)

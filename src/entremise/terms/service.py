@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from entremise.accounts import service as accounts
@@ -423,3 +423,59 @@ def record_waiver(
         data={"ip": row.waiver_ip, "user_agent": row.waiver_user_agent},
     )
     return _wview(row, now)
+
+
+# --- privacy (called by the privacy module) ---------------------------------------------------------
+
+
+def export_data(db: Session, *, platform_id: str, user_id: str) -> dict[str, list[dict[str, str | None]]]:
+    """The terms evidence about a user (COMMON-PRIVACY-1): acceptances, withdrawal rights, waivers."""
+    acceptances = [
+        {
+            "audience": version.audience,
+            "version": version.version,
+            "accepted_at": row.accepted_at.isoformat(),
+            "ip": row.ip,
+            "user_agent": row.user_agent,
+        }
+        for row, version in db.execute(
+            select(TermsAcceptance, TermsVersion)
+            .join(TermsVersion, TermsVersion.id == TermsAcceptance.terms_version_id)
+            .where(TermsAcceptance.platform_id == platform_id, TermsAcceptance.user_id == user_id)
+            .order_by(TermsAcceptance.accepted_at, TermsAcceptance.id)
+        ).tuples()
+    ]
+    withdrawals = [
+        {
+            "object_type": w.object_type,
+            "object_id": w.object_id,
+            "concluded_at": w.concluded_at.isoformat(),
+            "deadline": w.deadline.isoformat(),
+            "waived_at": w.waived_at.isoformat() if w.waived_at else None,
+            "waiver_text": w.waiver_text,
+            "waiver_ip": w.waiver_ip,
+            "waiver_user_agent": w.waiver_user_agent,
+        }
+        for w in db.scalars(
+            select(WithdrawalRight)
+            .where(WithdrawalRight.platform_id == platform_id, WithdrawalRight.user_id == user_id)
+            .order_by(WithdrawalRight.concluded_at, WithdrawalRight.id)
+        )
+    ]
+    return {"acceptances": acceptances, "withdrawal_rights": withdrawals}
+
+
+def purge_evidence(db: Session, *, platform_id: str, user_ids: list[str]) -> int:
+    """Delete the acceptances and withdrawal records of `user_ids` (closed accounts whose evidence
+    period has ended, COMMON-PRIVACY-3). Returns how many rows went."""
+    total = 0
+    for i in range(0, len(user_ids), 500):
+        chunk = user_ids[i : i + 500]
+        for model in (TermsAcceptance, WithdrawalRight):
+            result = db.execute(
+                delete(model)
+                .where(model.platform_id == platform_id, model.user_id.in_(chunk))
+                .execution_options(synchronize_session=False)
+            )
+            total += int(getattr(result, "rowcount", 0) or 0)
+    return total

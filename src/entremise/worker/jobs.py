@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from entremise.api import idempotency
 from entremise.booking import timers
 from entremise.notify.dispatch import deliver_due
+from entremise.privacy.retention import purge_due as purge_personal_data
 from entremise.runtime import Runtime
 
 Job = Callable[[Runtime, datetime], int]
@@ -52,4 +53,5 @@ JOBS: list[tuple[str, Job]] = [
     ("timers", run_due_timers),
     ("outbox", deliver_due),
     ("idempotency-purge", purge_idempotency_keys),
+    ("privacy-purge", purge_personal_data),
 ]
