@@ -15,7 +15,7 @@ from fastapi import APIRouter, File, Form, Path, Query, UploadFile
 from fastapi.responses import FileResponse
 from pydantic import BaseModel
 
-from entremise.accounts.auth import CurrentPrincipal
+from entremise.accounts.auth import CurrentPrincipal, Principal
 from entremise.api.deps import CurrentPlatform, Db, Now, RuntimeDep
 from entremise.api.pagination import Pagination, paginate
 from entremise.api.schemas import Page
@@ -110,16 +110,20 @@ def list_files(
     return paginate(rows, page, key=lambda v: v.id, shape=FileOut.of)
 
 
-@router.get("/files/{file_id}", response_model=FileOut, summary="A file I may read")
-def get_file(file_id: FileId, principal: CurrentPrincipal, platform: CurrentPlatform, db: Db) -> FileOut:
+def _readable(db: Db, platform_id: str, file_id: str, principal: Principal) -> FileView:
     with db.begin():
-        view = service.readable(
+        return service.readable(
             db,
-            platform_id=platform.id,
+            platform_id=platform_id,
             file_id=file_id,
             user_id=principal.user_id,
             is_staff=principal.is_staff,
         )
+
+
+@router.get("/files/{file_id}", response_model=FileOut, summary="A file I may read")
+def get_file(file_id: FileId, principal: CurrentPrincipal, platform: CurrentPlatform, db: Db) -> FileOut:
+    view = _readable(db, platform.id, file_id, principal)
     return FileOut.of(view)
 
 
@@ -132,14 +136,7 @@ def get_file(file_id: FileId, principal: CurrentPrincipal, platform: CurrentPlat
 def download(
     file_id: FileId, principal: CurrentPrincipal, platform: CurrentPlatform, db: Db, runtime: RuntimeDep
 ) -> FileResponse:
-    with db.begin():
-        view = service.readable(
-            db,
-            platform_id=platform.id,
-            file_id=file_id,
-            user_id=principal.user_id,
-            is_staff=principal.is_staff,
-        )
+    view = _readable(db, platform.id, file_id, principal)
     path = service.store_of(runtime.settings).path(view.platform_id, view.sha256)
     return FileResponse(
         path,
