@@ -16,6 +16,7 @@ from entremise.api import idempotency
 from entremise.booking import timers
 from entremise.notify.dispatch import deliver_due
 from entremise.runtime import Runtime
+from entremise.scheduling import process as _appointment_process  # noqa: F401 - its timers run here
 
 Job = Callable[[Runtime, datetime], int]
 
