@@ -28,6 +28,37 @@ EMAIL_TEMPLATES = {
         "read_url": "https://covoit.example/terms/2027-01",
         "terminate_until": "2026-12-03",
     },
+    "scheduling.appointment_booked": {
+        "platform_name": "Covoit Est",
+        "role": "client",
+        "starts_at": "2026-11-25T08:00:00+00:00",
+        "minutes": 30,
+        "mode": "phone",
+        "price": "45.00 EUR",
+        "free_hours": 48,
+    },
+    "scheduling.appointment_reminder": {
+        "platform_name": "Covoit Est",
+        "role": "provider",
+        "state": "confirmed",
+        "starts_at": "2026-11-25T08:00:00+00:00",
+        "minutes": 30,
+        "mode": "video",
+        "charged": "0.00 EUR",
+        "provider_fee": None,
+        "reason": None,
+    },
+    "scheduling.appointment_ended": {
+        "platform_name": "Covoit Est",
+        "role": "client",
+        "state": "cancelled_by_client",
+        "starts_at": "2026-11-25T08:00:00+00:00",
+        "minutes": 30,
+        "mode": "video",
+        "charged": "15.00 EUR",
+        "provider_fee": None,
+        "reason": "cancelled less than 48 hours before",
+    },
 }
 # words each locale's version must contain, beyond the payload values
 EXPECTED = {
@@ -46,6 +77,12 @@ EXPECTED = {
         "jusqu'au 3 décembre 2026",
     ],
     ("terms.new_version", "en"): ["1 January 2027", "Version 2027-01", "clients", "until 3 December 2026"],
+    ("scheduling.appointment_booked", "fr"): ["25 novembre 2026 à 9 h,", "par téléphone", "45.00 EUR"],
+    ("scheduling.appointment_booked", "en"): ["25 November 2026 at 09:00", "by phone", "45.00 EUR"],
+    ("scheduling.appointment_reminder", "fr"): ["rendez-vous a lieu le 25 novembre 2026", "visioconférence"],
+    ("scheduling.appointment_reminder", "en"): ["takes place on 25 November 2026", "by video"],
+    ("scheduling.appointment_ended", "fr"): ["annulé par le client", "15.00 EUR"],
+    ("scheduling.appointment_ended", "en"): ["cancelled by the client", "15.00 EUR"],
 }
 
 

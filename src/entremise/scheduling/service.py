@@ -619,6 +619,7 @@ def _tell_booked(db: Session, platform: PlatformView, appt: Appointment, now: da
                     "minutes": appt.minutes,
                     "mode": appt.mode,
                     "price": str(Money(appt.price, appt.currency)),
+                    "free_hours": platform.settings.scheduling.cancel_free_hours,  # EXPERT-CANCEL-1
                 },
                 now=now,
                 user_id=user_id,
