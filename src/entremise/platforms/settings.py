@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from entremise.orders.settings import OrdersSettings
 from entremise.scheduling.settings import SchedulingSettings
 
 ROLES = ("client", "provider", "org_admin", "org_user", "staff")
@@ -67,3 +68,4 @@ class PlatformSettings(BaseModel):
         default_factory=lambda: {"civil_identity": 5 * 365, "account": 365, "connection": 365}
     )
     scheduling: SchedulingSettings = Field(default_factory=SchedulingSettings)
+    orders: OrdersSettings = Field(default_factory=OrdersSettings)
