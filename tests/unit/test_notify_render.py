@@ -59,6 +59,13 @@ EMAIL_TEMPLATES = {
         "provider_fee": None,
         "reason": "cancelled less than 48 hours before",
     },
+    "orders.order_update": {
+        "platform_name": "Covoit Est",
+        "event": "deliver",
+        "title": "Logo sur mesure",
+        "total": "80.00 EUR",
+        "auto_accept_at": "2026-12-08T10:00:00+00:00",
+    },
 }
 # words each locale's version must contain, beyond the payload values
 EXPECTED = {
@@ -83,6 +90,8 @@ EXPECTED = {
     ("scheduling.appointment_reminder", "en"): ["takes place on 25 November 2026", "by video"],
     ("scheduling.appointment_ended", "fr"): ["annulé par le client", "15.00 EUR"],
     ("scheduling.appointment_ended", "en"): ["cancelled by the client", "15.00 EUR"],
+    ("orders.order_update", "fr"): ["livrée", "Logo sur mesure", "acceptée le 8 décembre 2026 à 11 h"],
+    ("orders.order_update", "en"): ["delivered", "Logo sur mesure", "accepted on 8 December 2026 at 11:00"],
 }
 
 

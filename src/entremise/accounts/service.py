@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -70,6 +70,7 @@ class UserView:
     closed_at: datetime | None
     profile: dict[str, Any] = field(default_factory=dict)
     retention_holds: list[dict[str, Any]] = field(default_factory=list)
+    landing: dict[str, Any] | None = None  # set by registration hooks (EXPERT-SIGNUP-2)
 
 
 @dataclass(frozen=True)
@@ -236,6 +237,21 @@ def _clean_fields(
 
 # --- registration ---------------------------------------------------------------------------------
 
+# Modules that act on a new account (growth: personal links, EXPERT-SIGNUP-2 landing) register a
+# hook, so accounts imports none of them. A hook runs in the registration's transaction with the
+# new account and the link it signed up through (`signup_via`, e.g. {"kind": ..., "slug": ...},
+# or None); it may raise InvalidInput (the registration is then refused) and may return a dict
+# that becomes the registration answer's `landing`.
+RegistrationHook = Callable[
+    [Session, PlatformView, UserView, Mapping[str, str] | None, datetime], dict[str, Any] | None
+]
+REGISTRATION_HOOKS: list[RegistrationHook] = []
+
+
+def register_registration_hook(hook: RegistrationHook) -> None:
+    if hook not in REGISTRATION_HOOKS:
+        REGISTRATION_HOOKS.append(hook)
+
 
 def register(
     db: Session,
@@ -252,6 +268,7 @@ def register(
     created_by: Actor | None = None,
     organisation_id: str | None = None,
     must_change_password: bool | None = None,
+    signup_via: Mapping[str, str] | None = None,
 ) -> UserView:
     """Create an account (COMMON-ACCOUNT-1/2, EXPERT-SIGNUP-1/2, CARPOOL-ACCOUNT-1, COMMON-TERMS-1).
 
@@ -372,7 +389,13 @@ def register(
         _see_device(
             db, platform_id=platform.id, user_id=user.id, device_id=meta.device_id, now=now, on="registration"
         )
-    return _view(user)
+    view = _view(user)
+    landing: dict[str, Any] = {}
+    for hook in REGISTRATION_HOOKS:
+        landing.update(hook(db, platform, view, signup_via, now) or {})
+    if signup_via is not None and not landing:
+        raise InvalidInput([FieldError("body.via", "sign-up links are not handled on this platform")])
+    return replace(view, landing=landing or None)
 
 
 def _see_device(

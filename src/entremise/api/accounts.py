@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Response
 from pydantic import BaseModel, Field
@@ -45,11 +45,19 @@ class ProfileIn(ApiModel):
     organisation_name: Short | None = None
 
 
+class SignupViaIn(ApiModel):
+    """The personal link the person signed up through (EXPERT-SIGNUP-2, EXPERT-REFER-1)."""
+
+    kind: Literal["consultation", "inscription"]
+    slug: Annotated[Text, Field(min_length=1, max_length=100, pattern=r"^[a-z0-9-]{1,100}$")]
+
+
 class RegisterIn(ProfileIn):
     role: Annotated[Text, Field(max_length=16)] = "client"
     email: Annotated[Text, Field(max_length=320)] | None = None
     password: Secret
     terms: TermsAcceptanceIn | None = None
+    via: SignupViaIn | None = None
 
 
 class CreateUserIn(ProfileIn):
@@ -99,14 +107,20 @@ def _out(u: service.UserView) -> UserOut:
     )
 
 
+class RegisterOut(UserOut):
+    landing: dict[str, Any] | None = Field(
+        default=None, description="where to take the new member: the provider whose link they came through"
+    )
+
+
 def _fields(body: ProfileIn) -> dict[str, Any]:
     return {k: v for k, v in body.model_dump(exclude_unset=True).items() if v is not None}
 
 
-@router.post("/accounts", status_code=201, response_model=UserOut, summary="Sign up (self-service roles)")
-def register(body: RegisterIn, platform: CurrentPlatform, db: Db, now: Now, meta: Meta) -> UserOut:
+@router.post("/accounts", status_code=201, response_model=RegisterOut, summary="Sign up (self-service roles)")
+def register(body: RegisterIn, platform: CurrentPlatform, db: Db, now: Now, meta: Meta) -> RegisterOut:
     fields = _fields(body)
-    for k in ("role", "email", "password", "terms"):
+    for k in ("role", "email", "password", "terms", "via"):
         fields.pop(k, None)
     with db.begin():
         user = service.register(
@@ -120,8 +134,9 @@ def register(body: RegisterIn, platform: CurrentPlatform, db: Db, now: Now, meta
             now=now,
             terms_version=body.terms.version if body.terms else None,
             terms_accepted=bool(body.terms and body.terms.accepted),
+            signup_via=body.via.model_dump() if body.via else None,
         )
-    return _out(user)
+    return RegisterOut(**_out(user).model_dump(), landing=user.landing)
 
 
 class LoginIn(ApiModel):

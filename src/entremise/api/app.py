@@ -13,6 +13,7 @@ from fastapi import APIRouter, FastAPI
 from entremise import __version__
 from entremise.api import accounts, audit, health, platforms, problems, processes, terms
 from entremise.api import files as files_api
+from entremise.api import growth as growth_api
 from entremise.api import orders as orders_api
 from entremise.api import scheduling as scheduling_api
 from entremise.api.body_limit import BodyLimitMiddleware
@@ -31,6 +32,8 @@ ROUTERS: list[APIRouter] = [
     files_api.router,
     scheduling_api.router,
     orders_api.router,
+    growth_api.router,
+    growth_api.public_router,
 ]
 
 

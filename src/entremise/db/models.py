@@ -9,6 +9,7 @@ from entremise.booking import models as _booking  # noqa: F401
 from entremise.counters import models as _counters  # noqa: F401
 from entremise.db.base import Base
 from entremise.files import models as _files  # noqa: F401
+from entremise.growth import models as _growth  # noqa: F401
 from entremise.ledger import models as _ledger  # noqa: F401
 from entremise.notify import models as _notify  # noqa: F401
 from entremise.orders import models as _orders  # noqa: F401

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from entremise.growth.settings import GrowthSettings
 from entremise.orders.settings import OrdersSettings
 from entremise.scheduling.settings import SchedulingSettings
 
@@ -69,3 +70,4 @@ class PlatformSettings(BaseModel):
     )
     scheduling: SchedulingSettings = Field(default_factory=SchedulingSettings)
     orders: OrdersSettings = Field(default_factory=OrdersSettings)
+    growth: GrowthSettings = Field(default_factory=GrowthSettings)
