@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import threading
+import uuid
 from collections import Counter
 from datetime import timedelta
 
@@ -109,7 +110,7 @@ def test_EXPERT_LINK_1_homonyms_signing_up_at_once_get_distinct_slugs(client, ru
 
 
 def test_EXPERT_LINK_1_qr_codes_encode_the_links_and_banners_embed_them_escaped(client, runtime, platform):
-    provider_id, token = provider(client, platform, "Zoé <b>", 'Dur"and')
+    _, token = provider(client, platform, "Zoé <b>", 'Dur"and')
     mine = links(client, platform, token)
     svg = client.get(mine["consultation_qr_svg"].replace("http://testserver", ""))
     assert svg.status_code == 200 and svg.headers["content-type"] == "image/svg+xml"
@@ -146,9 +147,10 @@ def test_EXPERT_LINK_1_links_resolve_to_the_provider_page_and_nothing_else(clien
     assert r.headers["location"] == f"/api/v1/platforms/{platform.slug}/links/consultation/{slug}"
     assert client.get(f"/inscription/{slug}?platform={platform.slug}").json()["provider_id"] == provider_id
     assert client.get(f"/consultation/{slug}").status_code == 404  # no platform answers at testserver
-    hosted = make_platform(runtime, settings={"growth": {"public_base_url": "https://experts.example"}})
-    _, hosted_token = provider(client, hosted, "Ana", "Lima")
-    r = client.get("/consultation/ana-lima", headers={"host": "experts.example"}, follow_redirects=False)
+    host = f"{uuid.uuid4().hex[:12]}.example"  # tests share a database: a host of this test's own
+    hosted = make_platform(runtime, settings={"growth": {"public_base_url": f"https://{host}"}})
+    provider(client, hosted, "Ana", "Lima")
+    r = client.get("/consultation/ana-lima", headers={"host": host}, follow_redirects=False)
     assert r.status_code == 307 and r.headers["location"].startswith(f"/api/v1/platforms/{hosted.slug}/")
 
 
