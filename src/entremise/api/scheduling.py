@@ -29,7 +29,9 @@ from entremise.terms.guard import TermsAccepted
 router = APIRouter(prefix="/api/v1/platforms/{platform}", tags=["scheduling"])
 
 UserId = Annotated[str, Path(min_length=1, max_length=36, pattern=r"^[0-9a-f-]{1,36}$")]
-Hhmm = Annotated[str, Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$", description="local time HH:MM")]
+Hhmm = Annotated[
+    str, Field(max_length=5, pattern=r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$", description="local time HH:MM")
+]
 Minutes = Annotated[StrictInt, Field(ge=0, le=43_200)]
 Cents = Annotated[StrictInt, Field(ge=0, le=10**9, description="minor units, all taxes included")]
 
@@ -44,7 +46,7 @@ class IntervalOut(BaseModel):
     end: str
 
 
-def _intervals(items: list[IntervalIn], field: str) -> list[domain.LocalInterval]:
+def _intervals(items: list[IntervalIn]) -> list[domain.LocalInterval]:
     return [(domain.parse_hhmm(i.start), domain.parse_hhmm(i.end)) for i in items]
 
 
@@ -149,7 +151,7 @@ def publish_schedule(
     body: ScheduleIn, principal: TermsAccepted, platform: CurrentPlatform, db: Db, now: Now
 ) -> ScheduleOut:
     provider_id = _provider(principal)
-    weekly = {day: _intervals(items, f"body.weekly.{day}") for day, items in body.weekly.items()}
+    weekly = {day: _intervals(items) for day, items in body.weekly.items()}
     with db.begin():
         view = service.set_schedule(
             db,
@@ -185,7 +187,7 @@ def set_day(
             provider_id=provider_id,
             day=day,
             closed=body.closed,
-            intervals=_intervals(body.intervals, "body.intervals"),
+            intervals=_intervals(body.intervals),
             now=now,
         )
     return ScheduleOut.of(view)
