@@ -18,17 +18,22 @@ def account(runtime, platform, type_: AccountType, owner: str | None = None, lab
 
 def fund(runtime, platform, user_id: str, cents: int) -> None:
     """Credit `cents` to the user's client credit, as a pay-in would."""
-    psp = account(runtime, platform, AccountType.PSP_CLEARING)
-    credit = account(runtime, platform, AccountType.CLIENT_CREDIT, user_id)
+    give(runtime, platform, AccountType.CLIENT_CREDIT, user_id, cents, source=AccountType.PSP_CLEARING)
+
+
+def give(runtime, platform, type_: AccountType, owner: str, cents: int, *, source: AccountType) -> None:
+    """Move `cents` from a platform account of type `source` to the owner's account of type `type_`."""
+    origin = account(runtime, platform, source)
+    target = account(runtime, platform, type_, owner)
     with runtime.sessions() as db, db.begin():
         ledger.post_transaction(
             db,
             platform_id=platform.id,
-            transfers=[Transfer(psp, credit, Money(cents))],
-            idempotency_key=f"test-fund-{uuid.uuid4().hex}",
-            code="test.payin",
+            transfers=[Transfer(origin, target, Money(cents))],
+            idempotency_key=f"test-give-{uuid.uuid4().hex}",
+            code="test.credit",
             rules=["CONSULT-CREDIT-1"],
-            cause=("test", user_id),
+            cause=("test", owner),
             now=runtime.clock.now(),
         )
 

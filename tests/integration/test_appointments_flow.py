@@ -4,22 +4,21 @@ it, settlement, reminders; and no double booking under concurrent requests."""
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
 from datetime import timedelta
 
 import pytest
 from accounts_helpers import auth, staff_token, url, user_session
-from money_helpers import account, balance, fund
+from money_helpers import balance, fund, give
 from scheduling_helpers import book, fee_platform, funded_client, paris, provider, run_timers
 from sqlalchemy import select
+from test_ledger_concurrency import race
 
 from entremise.accounts.service import RequestMeta
 from entremise.audit.service import list_entries
 from entremise.kernel.errors import Conflict
 from entremise.kernel.money import Money
-from entremise.ledger import service as ledger
-from entremise.ledger.domain import AccountType, Transfer
+from entremise.ledger.domain import AccountType
 from entremise.notify.models import OutboxMessage
 from entremise.scheduling import service as scheduling
 from entremise.scheduling.models import Appointment
@@ -153,19 +152,14 @@ def test_EXPERT_CANCEL_2_a_provider_cancelling_early_pays_nothing(client, runtim
 
 
 def _give_wallet(runtime, platform, provider_id, cents):
-    source = account(runtime, platform, AccountType.PLATFORM_REVENUE)
-    target = account(runtime, platform, AccountType.PROVIDER_WALLET, provider_id)
-    with runtime.sessions() as db, db.begin():
-        ledger.post_transaction(
-            db,
-            platform_id=platform.id,
-            transfers=[Transfer(source, target, Money(cents))],
-            idempotency_key=f"test-earnings-{provider_id}",
-            code="test.earnings",
-            rules=["EXPERT-WALLET-1"],
-            cause=("test", provider_id),
-            now=runtime.clock.now(),
-        )
+    give(
+        runtime,
+        platform,
+        AccountType.PROVIDER_WALLET,
+        provider_id,
+        cents,
+        source=AccountType.PLATFORM_REVENUE,
+    )
 
 
 def test_cancelling_after_the_start_twice_or_for_others_is_refused(
@@ -315,25 +309,6 @@ def test_a_reminder_is_sent_a_day_before(client, runtime, fplatform, parties, cl
 
 
 THREADS = 8
-
-
-def race(n, fn):
-    barrier = threading.Barrier(n)
-    outcomes: list[object] = [None] * n
-
-    def run(i):
-        barrier.wait()
-        try:
-            outcomes[i] = fn(i)
-        except Exception as exc:  # collected and asserted on below
-            outcomes[i] = exc
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return outcomes
 
 
 @pytest.mark.parametrize("same_start", [True, False])

@@ -4,7 +4,6 @@ real HTTP app, database and ledger (EXPERT-LINK-1, EXPERT-SIGNUP-2, EXPERT-REFER
 from __future__ import annotations
 
 import io
-import threading
 import uuid
 from collections import Counter
 from datetime import timedelta
@@ -14,6 +13,7 @@ import segno
 from accounts_helpers import auth, register, url, user_session
 from money_helpers import balance
 from sqlalchemy import func, select
+from test_ledger_concurrency import race
 
 from conftest import make_platform
 from entremise.accounts.models import User
@@ -83,21 +83,7 @@ def test_EXPERT_LINK_1_homonyms_signing_up_at_once_get_distinct_slugs(client, ru
                 created_by=Actor.system(),
             ).id
 
-    barrier = threading.Barrier(4)
-    ids: list[object] = [None] * 4
-
-    def run(i):
-        barrier.wait()
-        try:
-            ids[i] = sign_up(i)
-        except Exception as exc:  # asserted below
-            ids[i] = exc
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    ids = race(4, sign_up)
     assert all(isinstance(i, str) for i in ids), ids
     with runtime.sessions() as db, db.begin():
         slugs = sorted(
@@ -251,21 +237,7 @@ def test_EXPERT_REFER_1_the_referrer_earns_a_commission_on_each_consultation_onc
 
 def test_EXPERT_REFER_1_concurrent_settlements_of_one_consultation_pay_once(client, runtime, platform):
     referrer_id, _, referee_id = referred_pair(client, platform)
-    barrier = threading.Barrier(6)
-    outcomes: list[object] = [None] * 6
-
-    def run(i):
-        barrier.wait()
-        try:
-            outcomes[i] = settle(runtime, platform, "consultation-x", referee_id).outcome
-        except Exception as exc:  # asserted below
-            outcomes[i] = exc
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(6)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    outcomes = race(6, lambda _i: settle(runtime, platform, "consultation-x", referee_id).outcome)
     assert Counter(str(o) for o in outcomes) == {"0.90 EUR": 6}, outcomes
     assert balance(runtime, platform, AccountType.PROVIDER_WALLET, referrer_id)[0] == 90
 

@@ -271,6 +271,16 @@ def get_schedule(db: Session, *, platform: PlatformView, provider_id: str, now: 
     return _sview(db, platform, row, now.astimezone(_tz(platform)).date())
 
 
+def _override_row(db: Session, platform_id: str, provider_id: str, day: date) -> AvailabilityOverride | None:
+    return db.scalar(
+        select(AvailabilityOverride).where(
+            AvailabilityOverride.platform_id == platform_id,
+            AvailabilityOverride.provider_id == provider_id,
+            AvailabilityOverride.day == day,
+        )
+    )
+
+
 def set_override(
     db: Session,
     *,
@@ -291,13 +301,7 @@ def set_override(
         errors.append(FieldError("path.day", "this day is in the past"))
     if errors:
         raise InvalidInput(errors)
-    row = db.scalar(
-        select(AvailabilityOverride).where(
-            AvailabilityOverride.platform_id == platform.id,
-            AvailabilityOverride.provider_id == provider_id,
-            AvailabilityOverride.day == day,
-        )
-    )
+    row = _override_row(db, platform.id, provider_id, day)
     if row is None:
         row = AvailabilityOverride(id=new_id(), platform_id=platform.id, provider_id=provider_id, day=day)
         db.add(row)
@@ -320,13 +324,7 @@ def set_override(
 def delete_override(
     db: Session, *, platform: PlatformView, provider_id: str, day: date, now: datetime
 ) -> None:
-    row = db.scalar(
-        select(AvailabilityOverride).where(
-            AvailabilityOverride.platform_id == platform.id,
-            AvailabilityOverride.provider_id == provider_id,
-            AvailabilityOverride.day == day,
-        )
-    )
+    row = _override_row(db, platform.id, provider_id, day)
     if row is None:
         raise NotFound("no change on that day")
     record(
