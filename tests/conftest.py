@@ -58,6 +58,7 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         DATABASE_URL=database_url,
         ENTREMISE_MAIL_DIR=str(tmp_path / "mail"),
         ENTREMISE_SMS_DIR=str(tmp_path / "sms"),
+        ENTREMISE_FILES_DIR=str(tmp_path / "files"),
     )
 
 

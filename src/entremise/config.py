@@ -50,6 +50,10 @@ class Settings(BaseSettings):
     timer_max_attempts: int = Field(default=10, ge=1, alias="ENTREMISE_TIMER_MAX_ATTEMPTS")
     timer_retry_base_seconds: int = Field(default=30, ge=1, alias="ENTREMISE_TIMER_RETRY_BASE_SECONDS")
     timer_retry_max_seconds: int = Field(default=3600, ge=1, alias="ENTREMISE_TIMER_RETRY_MAX_SECONDS")
+    # uploaded files (docs/files.md): stored outside the web root; the upload route alone accepts
+    # bodies up to max_upload_bytes (each purpose sets its own, smaller or equal, limit)
+    files_dir: str = Field(default="var/files", alias="ENTREMISE_FILES_DIR")
+    max_upload_bytes: int = Field(default=20 * 1024 * 1024, ge=1024, alias="ENTREMISE_MAX_UPLOAD_BYTES")
 
     @property
     def production(self) -> bool:

@@ -57,6 +57,44 @@ EMAIL_TEMPLATES = {
         "body": "Des trajets vers Metz.\n\nÀ bientôt.",
         "unsubscribe_url": "https://covoit.example/u/abc",
     },
+    "scheduling.appointment_booked": {
+        "platform_name": "Covoit Est",
+        "role": "client",
+        "starts_at": "2026-11-25T08:00:00+00:00",
+        "minutes": 30,
+        "mode": "phone",
+        "price": "45.00 EUR",
+        "free_hours": 48,
+    },
+    "scheduling.appointment_reminder": {
+        "platform_name": "Covoit Est",
+        "role": "provider",
+        "state": "confirmed",
+        "starts_at": "2026-11-25T08:00:00+00:00",
+        "minutes": 30,
+        "mode": "video",
+        "charged": "0.00 EUR",
+        "provider_fee": None,
+        "reason": None,
+    },
+    "scheduling.appointment_ended": {
+        "platform_name": "Covoit Est",
+        "role": "client",
+        "state": "cancelled_by_client",
+        "starts_at": "2026-11-25T08:00:00+00:00",
+        "minutes": 30,
+        "mode": "video",
+        "charged": "15.00 EUR",
+        "provider_fee": None,
+        "reason": "cancelled less than 48 hours before",
+    },
+    "orders.order_update": {
+        "platform_name": "Covoit Est",
+        "event": "deliver",
+        "title": "Logo sur mesure",
+        "total": "80.00 EUR",
+        "auto_accept_at": "2026-12-08T10:00:00+00:00",
+    },
 }
 # words each locale's version must contain, beyond the payload values
 EXPECTED = {
@@ -96,6 +134,14 @@ EXPECTED = {
         "Des trajets vers Metz.",
         "in one click: https://covoit.example/u/abc",
     ],
+    ("scheduling.appointment_booked", "fr"): ["25 novembre 2026 à 9 h,", "par téléphone", "45.00 EUR"],
+    ("scheduling.appointment_booked", "en"): ["25 November 2026 at 09:00", "by phone", "45.00 EUR"],
+    ("scheduling.appointment_reminder", "fr"): ["rendez-vous a lieu le 25 novembre 2026", "visioconférence"],
+    ("scheduling.appointment_reminder", "en"): ["takes place on 25 November 2026", "by video"],
+    ("scheduling.appointment_ended", "fr"): ["annulé par le client", "15.00 EUR"],
+    ("scheduling.appointment_ended", "en"): ["cancelled by the client", "15.00 EUR"],
+    ("orders.order_update", "fr"): ["livrée", "Logo sur mesure", "acceptée le 8 décembre 2026 à 11 h"],
+    ("orders.order_update", "en"): ["delivered", "Logo sur mesure", "accepted on 8 December 2026 at 11:00"],
 }
 
 

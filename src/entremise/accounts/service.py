@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -70,6 +70,7 @@ class UserView:
     closed_at: datetime | None
     profile: dict[str, Any] = field(default_factory=dict)
     retention_holds: list[dict[str, Any]] = field(default_factory=list)
+    landing: dict[str, Any] | None = None  # set by registration hooks (EXPERT-SIGNUP-2)
 
 
 @dataclass(frozen=True)
@@ -236,11 +237,15 @@ def _clean_fields(
 
 # --- registration ---------------------------------------------------------------------------------
 
-# Newer modules act on a registration without accounts importing them: a hook gets the new account,
-# the request's `extras` (parts of the request the hook's module owns), the request meta and the time,
-# inside the registration's transaction (raising refuses the registration). Privacy records the
-# marketing consent given at sign-up this way.
-RegistrationHook = Callable[[Session, PlatformView, UserView, dict[str, Any], RequestMeta, datetime], None]
+# Newer modules act on a registration without accounts importing them (privacy: the marketing consent
+# given at sign-up; growth: personal links and the EXPERT-SIGNUP-2 landing). A hook runs inside the
+# registration's transaction with the new account, the request's `extras` (the parts of the request
+# the hook's module owns: `marketing`, `via`...), the request meta and the time; it may raise
+# InvalidInput (the registration is then refused) and may return a dict that becomes part of the
+# registration answer's `landing`.
+RegistrationHook = Callable[
+    [Session, PlatformView, UserView, dict[str, Any], RequestMeta, datetime], dict[str, Any] | None
+]
 REGISTRATION_HOOKS: list[RegistrationHook] = []
 
 
@@ -388,9 +393,13 @@ def register(
             db, platform_id=platform.id, user_id=user.id, device_id=meta.device_id, now=now, on="registration"
         )
     view = _view(user)
+    extra = dict(extras or {})
+    landing: dict[str, Any] = {}
     for hook in REGISTRATION_HOOKS:
-        hook(db, platform, view, dict(extras or {}), meta, now)
-    return view
+        landing.update(hook(db, platform, view, extra, meta, now) or {})
+    if extra.get("via") is not None and not landing:
+        raise InvalidInput([FieldError("body.via", "sign-up links are not handled on this platform")])
+    return replace(view, landing=landing or None)
 
 
 def _see_device(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Response
 from pydantic import BaseModel, Field, StrictBool
@@ -53,12 +53,20 @@ class MarketingChoiceIn(ApiModel):
     phone: StrictBool = False
 
 
+class SignupViaIn(ApiModel):
+    """The personal link the person signed up through (EXPERT-SIGNUP-2, EXPERT-REFER-1)."""
+
+    kind: Literal["consultation", "inscription"]
+    slug: Annotated[Text, Field(min_length=1, max_length=100, pattern=r"^[a-z0-9-]{1,100}$")]
+
+
 class RegisterIn(ProfileIn):
     role: Annotated[Text, Field(max_length=16)] = "client"
     email: Annotated[Text, Field(max_length=320)] | None = None
     password: Secret
     terms: TermsAcceptanceIn | None = None
     marketing: MarketingChoiceIn | None = None  # recorded by the privacy module's registration hook
+    via: SignupViaIn | None = None
 
 
 class CreateUserIn(ProfileIn):
@@ -108,14 +116,20 @@ def _out(u: service.UserView) -> UserOut:
     )
 
 
+class RegisterOut(UserOut):
+    landing: dict[str, Any] | None = Field(
+        default=None, description="where to take the new member: the provider whose link they came through"
+    )
+
+
 def _fields(body: ProfileIn) -> dict[str, Any]:
     return {k: v for k, v in body.model_dump(exclude_unset=True).items() if v is not None}
 
 
-@router.post("/accounts", status_code=201, response_model=UserOut, summary="Sign up (self-service roles)")
-def register(body: RegisterIn, platform: CurrentPlatform, db: Db, now: Now, meta: Meta) -> UserOut:
+@router.post("/accounts", status_code=201, response_model=RegisterOut, summary="Sign up (self-service roles)")
+def register(body: RegisterIn, platform: CurrentPlatform, db: Db, now: Now, meta: Meta) -> RegisterOut:
     fields = _fields(body)
-    for k in ("role", "email", "password", "terms", "marketing"):
+    for k in ("role", "email", "password", "terms", "marketing", "via"):
         fields.pop(k, None)
     with db.begin():
         user = service.register(
@@ -129,9 +143,12 @@ def register(body: RegisterIn, platform: CurrentPlatform, db: Db, now: Now, meta
             now=now,
             terms_version=body.terms.version if body.terms else None,
             terms_accepted=bool(body.terms and body.terms.accepted),
-            extras={"marketing": body.marketing.model_dump()} if body.marketing else None,
+            extras={
+                **({"marketing": body.marketing.model_dump()} if body.marketing else {}),
+                **({"via": body.via.model_dump()} if body.via else {}),
+            },
         )
-    return _out(user)
+    return RegisterOut(**_out(user).model_dump(), landing=user.landing)
 
 
 class LoginIn(ApiModel):

@@ -12,7 +12,11 @@ from fastapi import APIRouter, FastAPI
 
 from entremise import __version__
 from entremise.api import accounts, audit, health, platforms, problems, processes, terms
+from entremise.api import files as files_api
+from entremise.api import growth as growth_api
+from entremise.api import orders as orders_api
 from entremise.api import privacy as privacy_api
+from entremise.api import scheduling as scheduling_api
 from entremise.api.body_limit import BodyLimitMiddleware
 from entremise.api.idempotency import IdempotencyMiddleware
 from entremise.api.request_context import RequestContextMiddleware
@@ -27,6 +31,11 @@ ROUTERS: list[APIRouter] = [
     audit.router,
     processes.router,
     privacy_api.router,
+    files_api.router,
+    scheduling_api.router,
+    orders_api.router,
+    growth_api.router,
+    growth_api.public_router,
 ]
 
 
@@ -46,6 +55,12 @@ def create_app(runtime: Runtime | None = None, extra_routers: list[APIRouter] | 
     problems.document_problems(app)
     # the last added is the outermost: request id and logging see everything, then the size limit
     app.add_middleware(IdempotencyMiddleware)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=runtime.settings.max_body_bytes)
+    # multipart framing adds a little to the file itself: allow 64 KiB of it on the upload route
+    upload_limit = runtime.settings.max_upload_bytes + 64 * 1024
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_bytes=runtime.settings.max_body_bytes,
+        larger=[(files_api.UPLOAD_PATH, max(upload_limit, runtime.settings.max_body_bytes))],
+    )
     app.add_middleware(RequestContextMiddleware)
     return app

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from entremise.growth.settings import GrowthSettings
+from entremise.orders.settings import OrdersSettings
 from entremise.privacy.settings import PrivacySettings
+from entremise.scheduling.settings import SchedulingSettings
 
 ROLES = ("client", "provider", "org_admin", "org_user", "staff")
 AUDIENCES = ("client", "provider", "business")
@@ -67,3 +70,6 @@ class PlatformSettings(BaseModel):
         default_factory=lambda: {"civil_identity": 5 * 365, "account": 365, "connection": 365}
     )
     privacy: PrivacySettings = Field(default_factory=PrivacySettings)
+    scheduling: SchedulingSettings = Field(default_factory=SchedulingSettings)
+    orders: OrdersSettings = Field(default_factory=OrdersSettings)
+    growth: GrowthSettings = Field(default_factory=GrowthSettings)

@@ -15,8 +15,10 @@ from datetime import datetime, timedelta
 from entremise.api import idempotency
 from entremise.booking import timers
 from entremise.notify.dispatch import deliver_due
+from entremise.orders import service as _djob_orders  # noqa: F401 - registers the djob process and its file purposes
 from entremise.privacy.retention import purge_due as purge_personal_data
 from entremise.runtime import Runtime
+from entremise.scheduling import process as _appointment_process  # noqa: F401 - its timers run here
 
 Job = Callable[[Runtime, datetime], int]
 

@@ -1,0 +1,1 @@
+"""Growth: providers' personal links (consultation and sign-up), QR codes, banners, referral."""

@@ -1,0 +1,1 @@
+"""Digital jobs (DJobs): offers, orders through a cart, delivery through the platform, revisions."""
