@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from entremise.claims.settings import ClaimsSettings
+
 ROLES = ("client", "provider", "org_admin", "org_user", "staff")
 AUDIENCES = ("client", "provider", "business")
 # the fields a registration may carry beyond e-mail and password
@@ -64,3 +66,6 @@ class PlatformSettings(BaseModel):
     retention_days: dict[str, int] = Field(
         default_factory=lambda: {"civil_identity": 5 * 365, "account": 365, "connection": 365}
     )
+    claims: ClaimsSettings = Field(
+        default_factory=ClaimsSettings
+    )  # kinds of claims, mediation (docs/claims.md)

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 
 from entremise.api import idempotency
 from entremise.booking import timers
+from entremise.claims import deadlines as _claim_deadlines  # noqa: F401 (registers the claim-deadline process)
 from entremise.notify.dispatch import deliver_due
 from entremise.runtime import Runtime
 
