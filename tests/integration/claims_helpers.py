@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from tests.integration.accounts_helpers import auth, url, user_session
+from accounts_helpers import auth, url, user_session
 
 from entremise.booking import service as processes
 from entremise.booking.process import ProcessDefinition, Transition

@@ -6,10 +6,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from tests.conftest import make_platform
-from tests.integration.accounts_helpers import problem_body, url
-from tests.integration.claims_helpers import file, make_subject, person, settings_with
+from accounts_helpers import problem_body, url
+from claims_helpers import file, make_subject, person, settings_with
 
+from conftest import make_platform
 from entremise.audit.service import list_entries
 from entremise.booking import service as processes
 from entremise.claims.models import Claim
@@ -277,7 +277,7 @@ def test_bad_bodies_are_refused_naming_the_field(client, runtime, expert):
 def test_only_the_claimant_the_respondent_and_staff_see_a_claim_also_across_platforms(
     client, runtime, expert, clock
 ):
-    from tests.integration.accounts_helpers import auth, staff_token
+    from accounts_helpers import auth, staff_token
 
     alice, bob = person(client, expert), person(client, expert, "provider")
     mallory, eve = person(client, expert), person(client, expert, "provider")
@@ -361,7 +361,7 @@ def test_claim_kinds_are_listed_with_their_figures(client, runtime):
 
 
 def test_a_member_who_has_not_accepted_the_terms_in_force_cannot_file(client, runtime, expert, clock):
-    from tests.integration.accounts_helpers import auth, staff_token
+    from accounts_helpers import auth, staff_token
 
     alice = person(client, expert)
     staff = auth(staff_token(client, runtime, expert))
