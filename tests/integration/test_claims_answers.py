@@ -434,9 +434,14 @@ def test_staff_escalate_a_claim_then_answer_it_within_a_new_deadline(client, run
         assert [
             m.recipient for m in messages_for(db, platform_id=expert.id, template="claims.escalated")
         ] == [alice.email]
+    # the provider still follows the claim and may add evidence, but no longer answers it
     assert (
-        answer(client, expert, bob.headers, claim["id"], decision="refused", reasons="non").status_code == 404
+        answer(client, expert, bob.headers, claim["id"], decision="refused", reasons="non").status_code == 403
     )
+    followed = client.get(url(expert, f"/claims/{claim['id']}"), headers=bob.headers).json()
+    assert followed["my_capacities"] == ["provider"] and followed["allowed_actions"] == ["add_evidence"]
+    listed = client.get(url(expert, "/claims?as=respondent"), headers=bob.headers).json()["items"]
+    assert [c["id"] for c in listed] == [claim["id"]]
     r = answer(
         client,
         expert,

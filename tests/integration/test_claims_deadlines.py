@@ -11,6 +11,8 @@ from claims_helpers import MEDIATOR, Person, file, make_subject, person, setting
 
 from conftest import make_platform
 from entremise.audit.service import list_entries
+from entremise.booking import service as processes
+from entremise.claims.models import Claim
 from entremise.notify.outbox import messages_for
 from entremise.worker.runner import run_once
 
@@ -106,7 +108,10 @@ def test_an_answer_in_time_stops_the_timers(client, runtime, clock):
     )
     assert r.status_code == 200
     clock.advance(timedelta(days=30))
-    assert run_once(runtime)["timers"] == 0
+    run_once(runtime)
+    with runtime.sessions() as db, db.begin():
+        watch = db.get(Claim, claim["id"]).watch_id
+        assert {t.status for t in processes.list_timers(db, platform.id, watch)} == {"cancelled"}
     assert (
         sent(runtime, platform, "claims.reminder") == [] and sent(runtime, platform, "claims.mediation") == []
     )

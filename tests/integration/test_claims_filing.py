@@ -79,7 +79,7 @@ def test_EXPERT_CLAIM_1_a_late_claim_is_refused_with_the_deadline_that_passed(cl
     assert body["deadline"] == "2026-11-20T23:00:00+00:00"
     assert body["deadline_local"] == "2026-11-21T00:00:00+01:00"
     assert body["timezone"] == "Europe/Paris" and body["last_day"] == "2026-11-20"
-    assert body["window"] == "7 calendar days"
+    assert body["window"] == "7 calendar days, a last day off moving to the next business day"
     assert "too late" in body["detail"]
     assert claims_of(runtime, expert) == []
     with runtime.sessions() as db, db.begin():
@@ -353,7 +353,10 @@ def test_claim_kinds_are_listed_with_their_figures(client, runtime):
         ),
     )
     kinds = {k["kind"]: k for k in client.get(url(platform, "/claim-kinds")).json()}
-    assert kinds["test_consultation"]["filing_window"]["description"] == "7 calendar days"
+    assert (
+        kinds["test_consultation"]["filing_window"]["description"]
+        == "7 calendar days, a last day off moving to the next business day"
+    )
     assert kinds["test_consultation"]["answer_within"]["count"] == 14
     assert kinds["test_consultation"]["available"] and kinds["technology"]["available"]
     assert not kinds["parcel"]["available"]  # no module registered parcels
@@ -373,3 +376,23 @@ def test_a_member_who_has_not_accepted_the_terms_in_force_cannot_file(client, ru
     assert r.status_code == 201, r.text
     r = file(client, expert, alice, kind="test_consultation", subject_id="x", comment="x")
     assert r.status_code == 403 and r.json()["rules"] == ["COMMON-TERMS-2"]
+
+
+def test_CONSULT_CLAIM_1_the_master_does_not_see_a_claim_the_platform_answers(client, runtime, clock):
+    consult = make_platform(runtime, settings_with(("test_consultation", {"preset": "consult-claim"})))
+    alice, master = person(client, consult), person(client, consult, "provider")
+    subject = make_subject(
+        runtime, consult, client_id=alice.id, provider_id=master.id, ended_at=clock.now(), to="platform"
+    )
+    fields = {"name": "Alice", "contact": "alice@example.fr", "pseudonym": "Lune", "object": "appel coupé"}
+    claim = file(client, consult, alice, kind="test_consultation", subject_id=subject.id, **fields).json()
+    assert claim["respondent"] == "platform" and claim["provider_id"] == master.id
+    assert client.get(url(consult, f"/claims/{claim['id']}"), headers=master.headers).status_code == 404
+    assert client.get(url(consult, "/claims?as=respondent"), headers=master.headers).json()["items"] == []
+
+
+def test_malformed_ids_in_the_path_are_refused(client, runtime, expert):
+    alice = person(client, expert)
+    for path in ("/claims/NOT-AN-ID", "/claims/" + "a" * 37, "/providers/zz/mediator"):
+        r = client.get(url(expert, path), headers=alice.headers)
+        assert r.status_code == 422 and r.json()["errors"][0]["field"].startswith("path."), path

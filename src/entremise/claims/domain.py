@@ -48,6 +48,8 @@ class Period:
         text = f"{self.count} {unit}"
         if self.from_end_of_day:
             text += " after the end of the day"
+        if self.extend_to_business_day:
+            text += ", a last day off moving to the next business day"
         return text
 
 
@@ -137,7 +139,8 @@ STATES: tuple[str, ...] = ("filed", "acknowledged", "answered", "escalated", "cl
 AWAITING_ANSWER: tuple[str, ...] = ("filed", "acknowledged", "escalated")
 DECISIONS: tuple[str, ...] = ("accepted", "partly_accepted", "refused")
 # capacities a caller has on one claim
-Capacity = Literal["claimant", "respondent", "staff", "system"]
+# ("provider": the provider a claim was addressed to, after staff took it over)
+Capacity = Literal["claimant", "respondent", "provider", "staff", "system"]
 
 # action -> (states it may be taken from, capacities allowed to take it)
 _LIFE: Mapping[str, tuple[frozenset[str], frozenset[str]]] = {
@@ -145,7 +148,7 @@ _LIFE: Mapping[str, tuple[frozenset[str], frozenset[str]]] = {
     "answer": (frozenset({"acknowledged", "escalated"}), frozenset({"respondent"})),
     "add_evidence": (
         frozenset({"filed", "acknowledged", "answered", "escalated"}),
-        frozenset({"claimant", "respondent", "staff"}),
+        frozenset({"claimant", "respondent", "provider", "staff"}),
     ),
     "escalate": (frozenset({"acknowledged", "answered"}), frozenset({"staff"})),
     "close": (

@@ -234,7 +234,13 @@ def _view(
     )
 
 
-def _capacities(claim: Claim, user_id: str, role: str) -> set[str]:
+def _provider_kinds(platform: PlatformView) -> list[str]:
+    return [name for name, kind in platform.settings.claims.kinds.items() if kind.respondent == "provider"]
+
+
+def _capacities(platform: PlatformView, claim: Claim, user_id: str, role: str) -> set[str]:
+    """What the caller is to this claim: its claimant, the respondent who must answer it, staff, or
+    (`provider`) the provider it was addressed to, after staff took it over: they still follow it."""
     caps: set[str] = set()
     if claim.claimant_id == user_id:
         caps.add("claimant")
@@ -244,6 +250,8 @@ def _capacities(claim: Claim, user_id: str, role: str) -> set[str]:
             caps.add("respondent")
     if claim.respondent == "provider" and claim.respondent_id == user_id:
         caps.add("respondent")
+    elif claim.provider_id == user_id and claim.kind in _provider_kinds(platform):
+        caps.add("provider")
     return caps
 
 
@@ -279,9 +287,11 @@ def _row(db: Session, platform_id: str, claim_id: str, *, lock: bool = False) ->
     return row
 
 
-def _visible(db: Session, platform_id: str, claim_id: str, user_id: str, role: str) -> tuple[Claim, set[str]]:
-    row = _row(db, platform_id, claim_id)
-    caps = _capacities(row, user_id, role)
+def _visible(
+    db: Session, platform: PlatformView, claim_id: str, user_id: str, role: str
+) -> tuple[Claim, set[str]]:
+    row = _row(db, platform.id, claim_id)
+    caps = _capacities(platform, row, user_id, role)
     if not caps:
         raise NotFound("no such claim")  # another user's claim: its existence is not revealed
     return row, caps
@@ -291,7 +301,7 @@ def get_claim(
     db: Session, *, platform: PlatformView, claim_id: str, user_id: str, role: str, now: datetime
 ) -> ClaimView:
     """A claim as its claimant, its respondent or staff see it (NotFound for anyone else)."""
-    row, caps = _visible(db, platform.id, claim_id, user_id, role)
+    row, caps = _visible(db, platform, claim_id, user_id, role)
     return _view(db, platform, row, now, caps, detail=True)
 
 
@@ -306,18 +316,19 @@ def list_claims(
     after_id: str | None,
     limit: int,
 ) -> list[ClaimView]:
-    """The caller's claims: those they filed (`claimant`), or those they must answer (`respondent`)."""
+    """The caller's claims: those they filed (`claimant`), or (`respondent`) those addressed to them
+    as a provider, including the ones staff took over since."""
     q = select(Claim).where(Claim.platform_id == platform.id)
     if as_ == "claimant":
         q = q.where(Claim.claimant_id == user_id)
     elif as_ == "respondent":
-        q = q.where(Claim.respondent == "provider", Claim.respondent_id == user_id)
+        q = q.where(Claim.provider_id == user_id, Claim.kind.in_(_provider_kinds(platform)))
     else:
         raise InvalidInput([FieldError("query.as", "claimant or respondent")])
     if after_id is not None:
         q = q.where(Claim.id > after_id)
     rows = db.scalars(q.order_by(Claim.id).limit(limit))
-    return [_view(db, platform, r, now, _capacities(r, user_id, role)) for r in rows]
+    return [_view(db, platform, r, now, _capacities(platform, r, user_id, role)) for r in rows]
 
 
 def list_for_staff(
@@ -350,6 +361,20 @@ def list_for_staff(
         _view(db, platform, r, now, {"staff"} | ({"respondent"} if r.respondent == "platform" else set()))
         for r in rows
     ]
+
+
+def overdue_claims(db: Session, *, platform: PlatformView, now: datetime) -> list[ClaimView]:
+    """Every claim awaiting an answer past its deadline, the oldest deadline first."""
+    rows = db.scalars(
+        select(Claim)
+        .where(
+            Claim.platform_id == platform.id,
+            Claim.state.in_(domain.AWAITING_ANSWER),
+            Claim.answer_due_at <= now,
+        )
+        .order_by(Claim.answer_due_at, Claim.id)
+    )
+    return [_view(db, platform, r, now) for r in rows]
 
 
 # --- filing ------------------------------------------------------------------------------------
@@ -512,7 +537,7 @@ def file_claim(
         },
     )
     _acknowledge(db, platform, claim, kind, due.outcome, now)
-    return _view(db, platform, claim, now, _capacities(claim, claimant_id, role), detail=True)
+    return _view(db, platform, claim, now, _capacities(platform, claim, claimant_id, role), detail=True)
 
 
 def _acknowledge(
@@ -606,7 +631,7 @@ def add_evidence(
 ) -> ClaimView:
     """The claimant, the respondent or staff add evidence to a claim not yet closed."""
     claim = _row(db, platform.id, claim_id, lock=True)
-    caps = _capacities(claim, user_id, role)
+    caps = _capacities(platform, claim, user_id, role)
     _check("add_evidence", claim, caps)
     if not items:
         raise InvalidInput([FieldError("body.items", "at least one piece of evidence")])
@@ -616,7 +641,7 @@ def add_evidence(
     )
     if count + len(items) > MAX_EVIDENCE:
         raise Conflict(f"a claim holds at most {MAX_EVIDENCE} pieces of evidence ({count} already)")
-    added_as = "claimant" if "claimant" in caps else ("respondent" if "respondent" in caps else "staff")
+    added_as = next(c for c in ("claimant", "respondent", "provider", "staff") if c in caps)
     db.add_all(_evidence_rows(platform.id, claim.id, items, user_id, added_as, now))
     db.flush()
     claim_event(
@@ -735,7 +760,7 @@ def answer(
     refund (credit back) and/or state a remedy. The claimant is told, and of mediation unless the
     claim was fully accepted."""
     claim = _lock_for_change(db, platform.id, claim_id)
-    caps = _capacities(claim, user_id, role)
+    caps = _capacities(platform, claim, user_id, role)
     _check("answer", claim, caps)
     kind = _kind_of(platform, claim)
     rules = tuple(claim.rules)
@@ -814,7 +839,7 @@ def escalate(
     """Staff take a claim over (unanswered in time, or its answer disputed): the platform answers it
     now, within the kind's answer period counted afresh from the escalation."""
     claim = _lock_for_change(db, platform.id, claim_id)
-    caps = _capacities(claim, user_id, role)
+    caps = _capacities(platform, claim, user_id, role)
     _check("escalate", claim, caps)
     if not reason.strip():
         raise InvalidInput([FieldError("body.reason", "an escalation gives its reason")])
@@ -856,7 +881,7 @@ def escalate(
         now,
         f"received:{claim.watch_id}",
     )
-    return _view(db, platform, claim, now, _capacities(claim, user_id, role), detail=True)
+    return _view(db, platform, claim, now, _capacities(platform, claim, user_id, role), detail=True)
 
 
 def close(
@@ -871,7 +896,7 @@ def close(
 ) -> ClaimView:
     """The claimant closes their claim (satisfied, or withdrawing it); staff close an answered one."""
     claim = _lock_for_change(db, platform.id, claim_id)
-    caps = _capacities(claim, user_id, role)
+    caps = _capacities(platform, claim, user_id, role)
     _check("close", claim, caps)
     by = "claimant" if "claimant" in caps else "staff"
     previous = claim.state

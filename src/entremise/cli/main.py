@@ -7,6 +7,7 @@ from pathlib import Path
 
 import typer
 
+from entremise.cli.claims import claims_app
 from entremise.db import migrate
 from entremise.runtime import build_runtime
 
@@ -19,6 +20,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(platform_app, name="platform")
 app.add_typer(user_app, name="user")
 app.add_typer(ledger_app, name="ledger")
+app.add_typer(claims_app, name="claims")
 
 
 @app.callback()
