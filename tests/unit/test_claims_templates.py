@@ -53,12 +53,14 @@ EXPECTED = {
     ("claims.overdue", "fr"): ["n'a pas été donnée", "médiation"],
     ("claims.overdue", "en"): ["has not been given", "mediation"],
     ("claims.mediation", "fr"): [
+        "dans l'année",
         "sans réponse",
         "gratuitement",
         "Médiateur Exemple",
         "https://mediateur.example",
     ],
     ("claims.mediation", "en"): [
+        "within one year",
         "without an answer",
         "free of charge",
         "Médiateur Exemple",

@@ -672,7 +672,11 @@ def _refund(
     facts = None
     if claim.subject_id is not None:
         lookup = lookup_for(claim.kind)
-        facts = lookup(db, platform.id, claim.subject_id) if lookup else None
+        if lookup is None:
+            raise Conflict(
+                f"the facts of {claim.kind} subjects are not available on this deployment", rules=rules
+            )
+        facts = lookup(db, platform.id, claim.subject_id)
     if facts is None or facts.paid is None:
         raise InvalidInput(
             [FieldError("body.refund", "nothing was paid for what this claim is about")], rules=rules
