@@ -157,6 +157,21 @@ _LIFE: Mapping[str, tuple[frozenset[str], frozenset[str]]] = {
     ),
 }
 ACTIONS: tuple[str, ...] = tuple(_LIFE)
+# how refusals say it: "only the respondent may answer it", "a claim that is closed cannot be answered"
+_ACTIVE: Mapping[str, str] = {
+    "acknowledge": "acknowledge it",
+    "answer": "answer it",
+    "add_evidence": "add evidence to it",
+    "escalate": "escalate it",
+    "close": "close it",
+}
+_PASSIVE: Mapping[str, str] = {
+    "acknowledge": "be acknowledged",
+    "answer": "be answered",
+    "add_evidence": "receive more evidence",
+    "escalate": "be escalated",
+    "close": "be closed",
+}
 NEXT_STATE: Mapping[str, str] = {
     "acknowledge": "acknowledged",
     "answer": "answered",
@@ -182,10 +197,10 @@ def life_verdict(action: str, state: str, capacities: Collection[str]) -> Verdic
         raise ValueError(f"unknown claim action {action!r}")
     states, who = _LIFE[action]
     if not who & set(capacities):
-        names = " or ".join(sorted(who))
-        return Verdict.refuse(reason=f"forbidden: only the {names} may {action.replace('_', ' ')} this claim")
+        names = ", ".join(sorted(who))
+        return Verdict.refuse(reason=f"forbidden: only the {names} may {_ACTIVE[action]}")
     if state not in states:
-        return Verdict.refuse(reason=f"state: a claim that is {state} cannot be {action.replace('_', ' ')}d")
+        return Verdict.refuse(reason=f"state: a claim that is {state} cannot {_PASSIVE[action]}")
     if not _capacity_allows(action, state, capacities):
         return Verdict.refuse(reason="state: staff close a claim only once it is answered")
     return Verdict.allow(reason=f"{state} -> {NEXT_STATE.get(action, state)}")
