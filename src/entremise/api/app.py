@@ -12,6 +12,7 @@ from fastapi import APIRouter, FastAPI
 
 from entremise import __version__
 from entremise.api import accounts, audit, health, platforms, problems, processes, terms
+from entremise.api import claims as claims_api
 from entremise.api import files as files_api
 from entremise.api import growth as growth_api
 from entremise.api import orders as orders_api
@@ -36,6 +37,7 @@ ROUTERS: list[APIRouter] = [
     orders_api.router,
     growth_api.router,
     growth_api.public_router,
+    claims_api.router,
 ]
 
 

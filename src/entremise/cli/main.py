@@ -7,6 +7,7 @@ from pathlib import Path
 
 import typer
 
+from entremise.cli.claims import claims_app
 from entremise.db import migrate
 from entremise.runtime import build_runtime
 
@@ -21,6 +22,7 @@ app.add_typer(user_app, name="user")
 app.add_typer(ledger_app, name="ledger")
 privacy_app = typer.Typer(help="Personal data: the retention purge.", no_args_is_help=True)
 app.add_typer(privacy_app, name="privacy")
+app.add_typer(claims_app, name="claims")
 
 
 @app.callback()

@@ -6,6 +6,7 @@ from entremise.accounts import models as _accounts  # noqa: F401
 from entremise.api import models as _api  # noqa: F401
 from entremise.audit import models as _audit  # noqa: F401
 from entremise.booking import models as _booking  # noqa: F401
+from entremise.claims import models as _claims  # noqa: F401
 from entremise.counters import models as _counters  # noqa: F401
 from entremise.db.base import Base
 from entremise.files import models as _files  # noqa: F401

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from entremise.claims.settings import ClaimsSettings
 from entremise.growth.settings import GrowthSettings
 from entremise.orders.settings import OrdersSettings
 from entremise.privacy.settings import PrivacySettings
@@ -73,3 +74,5 @@ class PlatformSettings(BaseModel):
     scheduling: SchedulingSettings = Field(default_factory=SchedulingSettings)
     orders: OrdersSettings = Field(default_factory=OrdersSettings)
     growth: GrowthSettings = Field(default_factory=GrowthSettings)
+    # kinds of claims, mediation (docs/claims.md)
+    claims: ClaimsSettings = Field(default_factory=ClaimsSettings)

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 
 from entremise.api import idempotency
 from entremise.booking import timers
+from entremise.claims import deadlines as _claim_deadlines  # noqa: F401 (registers the claim-deadline process)
 from entremise.notify.dispatch import deliver_due
 from entremise.orders import service as _djob_orders  # noqa: F401 - registers the djob process and its file purposes
 from entremise.privacy.retention import purge_due as purge_personal_data
