@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
@@ -220,11 +220,11 @@ def apply_movements(
     for m in movements:
         b = after[m.account_id]
         if m.bucket == "posted":
-            after[m.account_id] = replace(b, posted=b.posted + m.amount)
+            after[m.account_id] = Balance(b.posted + m.amount, b.held)
             if m.amount < 0:
                 outgoing.add(m.account_id)
         elif m.bucket == "held":
-            after[m.account_id] = replace(b, held=b.held + m.amount)
+            after[m.account_id] = Balance(b.posted, b.held + m.amount)
             if m.amount > 0:
                 outgoing.add(m.account_id)
         else:

@@ -1,0 +1,148 @@
+"""Prepared statements for hot paths: a SQLAlchemy Core statement compiled once per dialect and
+run straight on the DBAPI cursor of a SQLAlchemy connection.
+
+`Connection.execute` costs tens of microseconds of Python per statement (cache key, execution
+context, result object, events), far more than SQLite takes to run a small INSERT. A `Prepared`
+statement pays that once: it keeps the compiled SQL, the order of its parameters and SQLAlchemy's
+own bind processors of their types (UTCDateTime, JSON...), so the values written are exactly
+those `Connection.execute` writes. It runs in the connection's current transaction; a DBAPI
+error is re-raised as SQLAlchemy's (`sqlalchemy.exc.IntegrityError`...), and a lost connection is
+invalidated, as `Connection.execute` does. Statement events and `echo` logging are skipped.
+
+Use it only for the few statements a hot path repeats; everything else stays `Connection.execute`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection
+from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.expression import ClauseElement
+from sqlalchemy.types import TypeEngine
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    sql: str
+    positional: bool
+    params: tuple[tuple[str, Callable[[Any], Any] | None], ...]  # each name, with its bind processor
+    processed: bool  # whether any parameter has a processor
+
+
+def _is_timestamp(type_: TypeEngine[Any]) -> bool:
+    try:
+        return type_.python_type is datetime
+    except NotImplementedError:
+        return False
+
+
+def _last_value_cached(process: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """A processor of immutable values (timestamps) that remembers its last input: a posting
+    writes the same `now` in several rows. The (input, output) pair is swapped in one
+    assignment, so concurrent threads never see one's input with another's output."""
+    last: tuple[Any, Any] = (object(), None)
+
+    def cached(value: Any) -> Any:
+        nonlocal last
+        seen, out = last
+        if value is seen:
+            return out
+        out = process(value)
+        last = (value, out)
+        return out
+
+    return cached
+
+
+class Prepared:
+    """A Core statement (every value a named `bindparam`) compiled once per dialect."""
+
+    def __init__(self, statement: ClauseElement) -> None:
+        self.statement = statement
+        self._compiled: dict[str, _Compiled] = {}
+
+    def _for(self, dialect: Dialect) -> _Compiled:
+        found = self._compiled.get(f"{dialect.name}+{dialect.driver}")
+        if found is None:
+            compiled = self.statement.compile(dialect=dialect)
+            assert isinstance(compiled, SQLCompiler)
+            params: list[tuple[str, Callable[[Any], Any] | None]] = []
+            for name in compiled.positiontup or compiled.binds:
+                type_ = compiled.binds[name].type
+                # the dialect's own implementation of the type, as Connection.execute uses
+                process: Callable[[Any], Any] | None = type_.dialect_impl(dialect).bind_processor(dialect)
+                if process is not None and _is_timestamp(type_):
+                    process = _last_value_cached(process)
+                params.append((name, process))
+            found = _Compiled(
+                compiled.string,
+                bool(compiled.positiontup),
+                tuple(params),
+                any(process is not None for _, process in params),
+            )
+            self._compiled[f"{dialect.name}+{dialect.driver}"] = found
+        return found
+
+    def _params(self, c: _Compiled, values: Mapping[str, Any]) -> Any:
+        if c.positional:
+            return tuple(values[n] if p is None else p(values[n]) for n, p in c.params)
+        if not c.processed:
+            return values
+        return {n: values[n] if p is None else p(values[n]) for n, p in c.params}
+
+    def execute(self, conn: Connection, values: Mapping[str, Any]) -> Any:
+        """Run once; returns the DBAPI cursor (fetch from it, then let it go)."""
+        c = self._for(conn.dialect)
+        params = self._params(c, values)
+        cursor = conn.connection.cursor()
+        try:
+            cursor.execute(c.sql, params)
+        except conn.dialect.loaded_dbapi.Error as err:
+            raise _wrapped(conn, c.sql, params, err, cursor) from err
+        return cursor
+
+    def executemany(self, conn: Connection, rows: Iterable[Mapping[str, Any]]) -> None:
+        c = self._for(conn.dialect)
+        params = [self._params(c, r) for r in rows]
+        cursor = conn.connection.cursor()
+        try:
+            cursor.executemany(c.sql, params)
+        except conn.dialect.loaded_dbapi.Error as err:
+            raise _wrapped(conn, c.sql, params, err, cursor) from err
+        finally:
+            cursor.close()
+
+    def all(self, conn: Connection, values: Mapping[str, Any]) -> list[Sequence[Any]]:
+        cursor = self.execute(conn, values)
+        try:
+            return list(cursor.fetchall())
+        finally:
+            cursor.close()
+
+    def scalar(self, conn: Connection, values: Mapping[str, Any]) -> Any:
+        cursor = self.execute(conn, values)
+        try:
+            row = cursor.fetchone()
+            return None if row is None else row[0]
+        finally:
+            cursor.close()
+
+    def run(self, conn: Connection, values: Mapping[str, Any]) -> None:
+        self.execute(conn, values).close()
+
+
+def _wrapped(conn: Connection, sql: str, params: Any, err: Any, cursor: Any) -> DBAPIError:
+    lost = conn.dialect.is_disconnect(err, conn.connection.dbapi_connection, cursor)
+    if lost:
+        conn.invalidate(err)
+    wrapped = DBAPIError.instance(
+        sql, params, err, conn.dialect.loaded_dbapi.Error, connection_invalidated=lost, dialect=conn.dialect
+    )
+    assert isinstance(wrapped, DBAPIError)  # instance() wraps a DBAPI error as its DBAPIError subclass
+    return wrapped
