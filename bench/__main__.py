@@ -27,6 +27,13 @@ def _parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--database-url", default=None, help="database of the HTTP benchmark (default: a fresh SQLite file)"
     )
+    parser.add_argument("--ledger-rounds", type=int, default=10, help="alternating rounds of the ledger (10)")
+    parser.add_argument("--pgbench-seconds", type=int, default=10, help="duration of pgbench -N (10)")
+    parser.add_argument(
+        "--ledger-entries", type=int, default=1_000_000, help="entries of the balance-read account (1000000)"
+    )
+    parser.add_argument("--crash-processes", type=int, default=4, help="processes of the crash test (4)")
+    parser.add_argument("--crash-seconds", type=int, default=60, help="duration of the crash test (60)")
     return parser.parse_args(argv)
 
 

@@ -14,12 +14,12 @@ Use it only for the few statements a hot path repeats; everything else stays `Co
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, DateTime, TypeDecorator
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -31,15 +31,19 @@ from sqlalchemy.types import TypeEngine
 class _Compiled:
     sql: str
     positional: bool
-    params: tuple[tuple[str, Callable[[Any], Any] | None], ...]  # each name, with its bind processor
-    processed: bool  # whether any parameter has a processor
+    processors: tuple[tuple[int, str, Callable[[Any], Any]], ...]  # (position, name, bind processor)
+    pick: Callable[[Mapping[str, Any]], tuple[Any, ...]]  # the values in parameter order
+
+
+def _picker(names: tuple[str, ...]) -> Callable[[Mapping[str, Any]], tuple[Any, ...]]:
+    if len(names) > 1:
+        return operator.itemgetter(*names)
+    return lambda values: tuple(values[n] for n in names)
 
 
 def _is_timestamp(type_: TypeEngine[Any]) -> bool:
-    try:
-        return type_.python_type is datetime
-    except NotImplementedError:
-        return False
+    base = type_.impl_instance if isinstance(type_, TypeDecorator) else type_
+    return isinstance(base, DateTime)
 
 
 def _last_value_cached(process: Callable[[Any], Any]) -> Callable[[Any], Any]:
@@ -72,29 +76,34 @@ class Prepared:
         if found is None:
             compiled = self.statement.compile(dialect=dialect)
             assert isinstance(compiled, SQLCompiler)
-            params: list[tuple[str, Callable[[Any], Any] | None]] = []
-            for name in compiled.positiontup or compiled.binds:
+            names = tuple(compiled.positiontup or compiled.binds)
+            processors = []
+            for i, name in enumerate(names):
                 type_ = compiled.binds[name].type
                 # the dialect's own implementation of the type, as Connection.execute uses
-                process: Callable[[Any], Any] | None = type_.dialect_impl(dialect).bind_processor(dialect)
-                if process is not None and _is_timestamp(type_):
-                    process = _last_value_cached(process)
-                params.append((name, process))
-            found = _Compiled(
-                compiled.string,
-                bool(compiled.positiontup),
-                tuple(params),
-                any(process is not None for _, process in params),
-            )
+                process = type_.dialect_impl(dialect).bind_processor(dialect)
+                if process is not None:
+                    cached = _last_value_cached(process) if _is_timestamp(type_) else process
+                    processors.append((i, name, cached))
+            found = _Compiled(compiled.string, bool(compiled.positiontup), tuple(processors), _picker(names))
             self._compiled[f"{dialect.name}+{dialect.driver}"] = found
         return found
 
-    def _params(self, c: _Compiled, values: Mapping[str, Any]) -> Any:
+    @staticmethod
+    def _params(c: _Compiled, values: Mapping[str, Any]) -> Any:
         if c.positional:
-            return tuple(values[n] if p is None else p(values[n]) for n, p in c.params)
-        if not c.processed:
+            if not c.processors:
+                return c.pick(values)
+            row = list(c.pick(values))
+            for i, _name, process in c.processors:
+                row[i] = process(row[i])
+            return row
+        if not c.processors:
             return values
-        return {n: values[n] if p is None else p(values[n]) for n, p in c.params}
+        named = dict(values)
+        for _i, name, process in c.processors:
+            named[name] = process(named[name])
+        return named
 
     def execute(self, conn: Connection, values: Mapping[str, Any]) -> Any:
         """Run once; returns the DBAPI cursor (fetch from it, then let it go)."""
