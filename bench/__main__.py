@@ -13,7 +13,7 @@ import traceback
 from pathlib import Path
 
 # importing a benchmark module registers it
-from bench import http, ledger, sqlite_writes  # noqa: F401
+from bench import http, ledger, ledger_balance, sqlite_writes  # noqa: F401
 from bench.registry import BENCHMARKS, Context, Measurement
 
 
