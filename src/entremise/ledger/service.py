@@ -65,6 +65,7 @@ __all__ = [
     "capture",
     "derived_balance",
     "find_account",
+    "find_transaction",
     "freeze",
     "get_account",
     "get_hold",
@@ -510,6 +511,14 @@ def get_transaction(db: Session, *, platform_id: str, transaction_id: str) -> Tr
     if row is None:
         raise NotFound(f"no ledger transaction {transaction_id}")
     return _tx_view(conn, row, replayed=False)
+
+
+def find_transaction(db: Session, *, platform_id: str, idempotency_key: str) -> TransactionView | None:
+    """The transaction posted with this idempotency key, if any: how a caller whose answer was lost
+    (a crash, a timeout) learns whether its posting committed, without posting anything."""
+    conn = db.connection()
+    row = store.tx_by_key(conn, platform_id, idempotency_key)
+    return None if row is None else _tx_view(conn, row, replayed=False)
 
 
 def transactions_for(db: Session, *, platform_id: str, cause: tuple[str, str]) -> list[TransactionView]:
