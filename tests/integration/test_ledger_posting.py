@@ -11,7 +11,12 @@ import time
 
 import pytest
 from sqlalchemy import text
-from test_ledger_concurrency import THREADS, kinds, race
+from test_ledger_concurrency import (
+    THREADS,
+    accounts,  # noqa: F401 (a fixture: the four accounts)
+    kinds,
+    race,
+)
 
 from entremise.kernel.errors import Conflict
 from entremise.kernel.ids import new_id
@@ -22,39 +27,11 @@ from entremise.platforms.models import Platform
 
 
 @pytest.fixture
-def acc(runtime, platform):
+def acc(runtime, platform, accounts):  # noqa: F811 (the fixture imported above)
     """The PSP clearing, a client with 100 €, a provider wallet with 50 €, the platform's fees."""
-    now = runtime.clock.now()
-    with runtime.sessions() as db, db.begin():
-        ids = {
-            "psp": ledger.open_account(
-                db, platform_id=platform.id, type=AccountType.PSP_CLEARING, now=now
-            ).id,
-            "client": ledger.open_account(
-                db, platform_id=platform.id, type=AccountType.CLIENT_CREDIT, owner_id="c", now=now
-            ).id,
-            "wallet": ledger.open_account(
-                db, platform_id=platform.id, type=AccountType.PROVIDER_WALLET, owner_id="p", now=now
-            ).id,
-            "fees": ledger.open_account(
-                db, platform_id=platform.id, type=AccountType.PLATFORM_FEES, now=now
-            ).id,
-        }
-        for key, (src, dst, cents) in {
-            "fund": ("psp", "client", 10_000),
-            "earn": ("psp", "wallet", 5_000),
-        }.items():
-            ledger.post_transaction(
-                db,
-                platform_id=platform.id,
-                transfers=[Transfer(ids[src], ids[dst], Money(cents))],
-                idempotency_key=key,
-                code="payin",
-                rules=[],
-                cause=("test", key),
-                now=now,
-            )
-    return ids
+    post(runtime, platform, [Transfer(accounts["psp"], accounts["client"], Money(10_000))], "fund")
+    post(runtime, platform, [Transfer(accounts["psp"], accounts["wallet"], Money(5_000))], "earn")
+    return accounts
 
 
 def post_in(db, runtime, platform, transfers, key, **kw):
