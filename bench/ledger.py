@@ -190,8 +190,9 @@ class Raw:
     def close(self) -> None:
         self.conn.close()
 
-    def posting(self, pairs: list[tuple[str, str]]) -> None:
-        b, cur, tx = self.book, self.cur, str(uuid.uuid4())
+    def posting(self, pairs: list[tuple[str, str]], cur: Any = None) -> None:
+        b, tx = self.book, str(uuid.uuid4())
+        cur = cur or self.cur
         key = b.key("raw")
         tx_row = (tx, b.platform_id, key, "0" * 64, "post", "bench.transfer", '["BENCH-1"]', "", "bench", key)
         cur.execute(self.insert_tx, (*tx_row, None, None, self.stamp))
@@ -227,6 +228,14 @@ class Raw:
         pair = [(self.book.client, self.book.wallet)]
         for _ in range(rounds):
             self.transaction(lambda: self.posting(pair))
+
+    def single_in_unit_of_work(self, rounds: int) -> None:
+        """The same rows, on the connection of the engine's unit of work (a session, its BEGIN
+        (IMMEDIATE on SQLite) and COMMIT): the part of a posting every transaction pays anyway."""
+        pair = [(self.book.client, self.book.wallet)]
+        for _ in range(rounds):
+            with self.book.sessions() as db, db.begin():
+                self.posting(pair, db.connection().connection.cursor())
 
     def batch(self, rounds: int) -> None:
         pairs = [(self.book.client, payee) for payee in self.book.payees]
@@ -304,6 +313,19 @@ def ledger_transfers(ctx: Context) -> list[Measurement]:
                         n / ceiling,
                     )
                 )
+            spent, reference = alternate(
+                ctx.args.ledger_rounds, 30, service.single, raw.single_in_unit_of_work
+            )
+            n = ctx.args.ledger_rounds * 30
+            rows.append(
+                Measurement(
+                    f"ledger, 1 transfer per tx ({label})",
+                    n / spent,
+                    "transfers/s",
+                    "same rows, raw SQL, in a unit of work",
+                    n / reference,
+                )
+            )
         finally:
             raw.close()
         check(book)

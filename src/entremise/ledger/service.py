@@ -970,6 +970,8 @@ def _commit(
         done = _replay(conn, p.platform_id, p.key, p.digest)
         if done is not None:
             return done
+        if reverses_id is None:  # the key is free and nothing else is unique: cannot happen
+            raise RuntimeError(f"ledger transaction {tx_id} conflicted on neither its key nor a reversal")
         raise Conflict(f"transaction {reverses_id} is already reversed")
     store.write_movements(
         conn,

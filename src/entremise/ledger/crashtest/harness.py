@@ -8,9 +8,10 @@ rebuilds its model from the journal, retries its last committed operations with 
 must come back as a replay of the same transaction or hold), then the operation it was killed in
 (committed or not: its key decides), and goes on.
 
-The supervisor opens the accounts, starts the workers, kills one with SIGKILL at a random moment
-after it has made progress, restarts it, and so on until the time is up; then it asks them to stop
-and checks the ledger against the model (see `check`).
+The supervisor opens the accounts, starts the workers (each life a new process, forked by a
+zygote that has imported the code once), kills each with SIGKILL at a random moment after it has
+made progress, restarts it, and so on until the time is up; then it asks them to stop and checks
+the ledger against the model (see `check`).
 """
 
 from __future__ import annotations
@@ -19,9 +20,11 @@ import importlib
 import json
 import os
 import random
+import signal
 import subprocess
 import sys
 import time
+import traceback
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -44,6 +47,7 @@ DEFAULT_PLUGINS = ("entremise.ledger.crashtest.operations",)
 REWIND = 3  # committed operations a restarted worker retries before going on
 EXIT_MISMATCH = 3  # a worker saw the ledger answer otherwise than the model
 STARTUP_SECONDS = 120
+LIFE_SECONDS = 1.0  # a worker is killed at a random moment this long at most after its first new operation
 
 
 def load_plugins(plugins: Sequence[str] = ()) -> None:
@@ -267,21 +271,96 @@ def run(
     """Run the crash test on a migrated (or empty) database `url`, in a new platform of its own."""
     setup = prepare(url, processes=processes, seed=seed, workdir=workdir, plugins=plugins)
     report = Report(processes, seconds, seed, platform_slug=setup.slug)
-    for w in setup.workers:
-        w.start()
+    zygote = _Zygote(plugins, workdir / f"{setup.slug}-zygote.log")
     try:
-        _supervise(setup.workers, seconds, random.Random(seed), report, kill=kill)
+        for w in setup.workers:
+            w.start(zygote)
+        _supervise(setup.workers, zygote, seconds, random.Random(seed), report, kill=kill)
     finally:
         for w in setup.workers:
             w.kill()
+        zygote.close()
     if not report.problems:
         check(url, setup.platform_id, report, setup.journals)
         verify_cli(url, setup.slug, report)
     return report
 
 
+class _Zygote:
+    """A process that has imported what a worker needs and forks a worker on request: a restart
+    costs a fork (milliseconds) instead of an interpreter start (seconds on a busy machine), and
+    each worker is still a new process with its own connection and no memory but its journal. The
+    zygote holds no connection. Commands and answers are JSON lines on its stdin and stdout."""
+
+    def __init__(self, plugins: Sequence[str], log: Path) -> None:
+        src = str(Path(__file__).resolve().parents[3])
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [src, os.environ.get("PYTHONPATH")])))
+        with log.open("ab") as err:
+            self.proc = subprocess.Popen(  # noqa: S603 (our interpreter, our module)
+                [sys.executable, "-m", "entremise.ledger.crashtest.harness", "zygote", *plugins],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=err,
+                env=env,
+            )
+
+    def ask(self, **command: Any) -> Any:
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.proc.stdin.write((json.dumps(command) + "\n").encode())
+        self.proc.stdin.flush()
+        answer = self.proc.stdout.readline()
+        if not answer:
+            raise RuntimeError("the crash test's zygote died")
+        return json.loads(answer)["answer"]
+
+    def close(self) -> None:
+        if self.proc.stdin is not None:
+            self.proc.stdin.close()
+        self.proc.wait()
+
+
+def serve_zygote() -> None:
+    """`python -m entremise.ledger.crashtest.harness zygote [PLUGIN...]` (see `_Zygote`)."""
+    import psycopg  # noqa: F401 (imported once, before the forks)
+    import sqlalchemy.dialects.postgresql.psycopg  # noqa: F401
+
+    for line in sys.stdin:
+        command = json.loads(line)
+        answer: Any = None
+        if command["do"] == "spawn":
+            pid = os.fork()
+            if pid == 0:
+                _child(command["args"], command["log"])
+            answer = pid
+        elif command["do"] in ("poll", "wait"):
+            done, status = os.waitpid(command["pid"], os.WNOHANG if command["do"] == "poll" else 0)
+            answer = os.waitstatus_to_exitcode(status) if done else None
+        sys.stdout.write(json.dumps({"answer": answer}) + "\n")
+        sys.stdout.flush()
+
+
+def _child(args: list[Any], log: str) -> None:
+    """A forked worker: its output to its log, then its life, then out (no inherited cleanup)."""
+    code = 1
+    try:
+        out = os.open(log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        os.dup2(out, 1)
+        os.dup2(out, 2)
+        os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
+        worker(*args)
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 1
+    except BaseException:
+        traceback.print_exc()
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+
+
 class _Worker:
-    """One worker process: a fresh interpreter each life, as a restarted service would be."""
+    """One worker: a new process each life (forked by the zygote), killed with SIGKILL."""
 
     def __init__(
         self,
@@ -295,43 +374,48 @@ class _Worker:
     ) -> None:
         self.process, self.stop = process, stop
         self.journal, self.log = Path(f"{base}.jsonl"), Path(f"{base}.log")
-        self.argv = [
-            sys.executable, "-m", "entremise.ledger.crashtest.harness", "worker", url, platform_id,
-            str(process), str(seed), str(self.journal), str(stop), *plugins,
-        ]  # fmt: skip
-        self.proc: subprocess.Popen[bytes] | None = None
+        self.args = [url, platform_id, process, seed, str(self.journal), str(stop), list(plugins)]
+        self.zygote: _Zygote | None = None
+        self.pid: int | None = None
+        self.code: int | None = None
         self.size_at_start = 0
         self.kill_at: float | None = None
         self.kills = 0
 
-    def start(self) -> None:
-        src = str(Path(__file__).resolve().parents[3])
-        env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [src, os.environ.get("PYTHONPATH")])))
+    def start(self, zygote: _Zygote) -> None:
+        self.zygote = zygote
         self.size_at_start = self.size()
         self.kill_at = None
-        with self.log.open("ab") as log:
-            self.proc = subprocess.Popen(self.argv, stdout=log, stderr=log, env=env)  # noqa: S603
+        self.code = None
+        self.pid = zygote.ask(do="spawn", args=self.args, log=str(self.log))
 
     def size(self) -> int:
         return self.journal.stat().st_size if self.journal.exists() else 0
 
     def at_work(self) -> bool:
-        """It has written to its journal since it (re)started."""
-        return self.size() > self.size_at_start
+        """It has journaled an operation since it (re)started (its retries do not count)."""
+        if self.size() == self.size_at_start:
+            return False
+        with self.journal.open("rb") as f:
+            f.seek(self.size_at_start)
+            return b'"kind"' in f.read()
 
-    def exit_code(self) -> int | None:
-        return None if self.proc is None else self.proc.poll()
+    def exit_code(self, wait: bool = False) -> int | None:
+        if self.code is None and self.pid is not None and self.zygote is not None:
+            self.code = self.zygote.ask(do="wait" if wait else "poll", pid=self.pid)
+        return self.code
 
     def kill(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()  # SIGKILL
-            self.proc.wait()
+        if self.pid is not None and self.exit_code() is None:
+            os.kill(self.pid, signal.SIGKILL)
+            self.exit_code(wait=True)
 
 
 def _supervise(
-    workers: list[_Worker], seconds: float, rng: random.Random, report: Report, *, kill: bool
+    workers: list[_Worker], zygote: _Zygote, seconds: float, rng: random.Random, report: Report, *, kill: bool
 ) -> None:
-    """Kill each worker at a random moment once it is at work, restart it; until the time is up.
+    """Kill each worker at a random moment of its work (at most LIFE_SECONDS after its first new
+    operation, so that each life moves the stream on), restart it; until the time is up.
     Then ask them to stop (each first finishes, or retries, its operation in flight)."""
     began = time.monotonic()  # the clock starts once every worker is at work
     while not all(w.at_work() for w in workers):
@@ -356,22 +440,22 @@ def _supervise(
             if not kill:
                 continue
             if w.kill_at is None and w.at_work():
-                w.kill_at = time.monotonic() + rng.uniform(0.0, 0.3)
+                w.kill_at = time.monotonic() + rng.uniform(0.0, LIFE_SECONDS)
             if w.kill_at is not None and time.monotonic() >= w.kill_at:
                 w.kill()
                 w.kills += 1
                 report.kills += 1
-                w.start()
+                w.start(zygote)
         time.sleep(0.005)
     workers[0].stop.touch()
+    stopping = time.monotonic() + STARTUP_SECONDS
+    while any(w.exit_code() is None for w in workers) and time.monotonic() < stopping:
+        time.sleep(0.02)
     for w in workers:
-        assert w.proc is not None
-        try:
-            code = w.proc.wait(timeout=STARTUP_SECONDS)
-        except subprocess.TimeoutExpired:
+        code = w.exit_code()
+        if code is None:
             report.problems.append(f"worker {w.process} did not stop; see {w.log}")
-            continue
-        if code != 0:
+        elif code != 0:
             report.problems.append(f"worker {w.process} exited with code {code}; see {w.log}")
 
 
@@ -441,7 +525,7 @@ def check(url: str, platform_id: str, report: Report, journals: Sequence[Path]) 
                         report.refused += 1
                         continue
                     report.committed += 1
-                    expected_keys.add(key)
+                    expected_keys.update(kind.ledger_keys(key))
                     kind.apply(model, op, params, found)
                 _compare(db, world, model, shared, problems)
             for name, (posted, held) in shared.items():
@@ -520,9 +604,8 @@ def _compare(
 
 
 if __name__ == "__main__":
-    if sys.argv[1:2] != ["worker"] or len(sys.argv) < 8:
-        sys.exit(
-            "usage: python -m entremise.ledger.crashtest.harness worker URL PLATFORM PROCESS SEED JOURNAL STOP [PLUGIN...]"
-        )
-    _, _, url_, platform_, process_, seed_, journal_, stop_, *plugins_ = sys.argv
-    worker(url_, platform_, int(process_), int(seed_), journal_, stop_, plugins_)
+    if sys.argv[1:2] == ["zygote"]:
+        load_plugins(sys.argv[2:])
+        serve_zygote()
+    else:
+        sys.exit("usage: python -m entremise.ledger.crashtest.harness zygote [PLUGIN...]")

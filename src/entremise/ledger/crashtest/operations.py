@@ -102,6 +102,11 @@ class OperationKind(ABC):
     def apply(self, model: Model, op: int, params: Params, result_id: str) -> None:
         """Its effect on the model, once the ledger reports it committed."""
 
+    def ledger_keys(self, key: str) -> list[str]:
+        """The idempotency keys of the ledger transactions it posts when it commits (the checker
+        counts them as explained): by default one, the operation's key."""
+        return [key]
+
     def committed(self, db: Session, world: World, key: str) -> str | None:
         """The ledger id it made if the ledger has it (looked up by its idempotency key)."""
         tx = ledger.find_transaction(db, platform_id=world.platform_id, idempotency_key=key)
