@@ -70,8 +70,12 @@ class Prepared:
     def __init__(self, statement: ClauseElement) -> None:
         self.statement = statement
         self._compiled: dict[str, _Compiled] = {}
+        self._last: tuple[Dialect | None, _Compiled] = (None, _Compiled("", False, (), _picker(())))
 
     def _for(self, dialect: Dialect) -> _Compiled:
+        last_dialect, last = self._last
+        if dialect is last_dialect:
+            return last
         found = self._compiled.get(f"{dialect.name}+{dialect.driver}")
         if found is None:
             compiled = self.statement.compile(dialect=dialect)
@@ -87,6 +91,7 @@ class Prepared:
                     processors.append((i, name, cached))
             found = _Compiled(compiled.string, bool(compiled.positiontup), tuple(processors), _picker(names))
             self._compiled[f"{dialect.name}+{dialect.driver}"] = found
+        self._last = (dialect, found)
         return found
 
     @staticmethod
