@@ -1,5 +1,6 @@
-"""The ledger's SQL: SQLAlchemy Core statements, built once and compiled once per dialect (the
-engine's statement cache), executed on the session's connection.
+"""The ledger's SQL: SQLAlchemy Core statements, built once. The posting path's statements are
+`Prepared` (compiled once per dialect, run on the DBAPI cursor); the others go through
+`Connection.execute` and the engine's compiled cache.
 
 No ORM object of a ledger table is ever loaded, so no identity map can hold a stale balance or
 flag; every read is a fresh statement in the caller's transaction. A posting is five statements:
@@ -12,7 +13,7 @@ flag; every read is a fresh statement in the caller's transaction. A posting is 
 2. the transaction row, `INSERT ... ON CONFLICT DO NOTHING`: an idempotency key already taken
    inserts nothing and the caller replays the stored result instead (no savepoint needed);
 3. its entries (one executemany); 4. the changed balance rows (one executemany); 5. its audit
-   entry (one Core insert).
+   entry (`audit.service.append`).
 """
 
 from __future__ import annotations
