@@ -35,6 +35,22 @@ def test_money_operations_killed_with_sigkill_and_retried_lose_and_duplicate_not
     assert report.operations == report.committed + report.refused
 
 
+@pytest.mark.slow
+def test_the_crash_test_command_proves_the_ledger_and_says_so(database_url, tmp_path, monkeypatch):
+    """`entremise ledger crash-test` on the suite's database (SQLite too: killed writers release
+    SQLite's locks, and what they had not committed is not in the WAL)."""
+    from typer.testing import CliRunner
+
+    from entremise.cli.main import app
+
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    argv = ["ledger", "crash-test", "--processes", "2", "--seconds", "1", "--seed", "5"]
+    result = CliRunner().invoke(app, [*argv, "--database-url", database_url, "--journals", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert "`entremise ledger verify` exits 0" in result.output
+    assert "SIGKILLs and restarts" in result.output and " 0 SIGKILLs" not in result.output
+
+
 def lives(setup: harness.Setup, process: int, n: int) -> None:
     """`n` lives of a worker, in this process: with the stop file there, each does one operation
     (after retrying its last committed ones)."""
