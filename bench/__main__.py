@@ -13,7 +13,7 @@ import traceback
 from pathlib import Path
 
 # importing a benchmark module registers it
-from bench import http, ledger, sqlite_writes  # noqa: F401
+from bench import http, ledger, ledger_balance, ledger_crash, sqlite_writes  # noqa: F401
 from bench.registry import BENCHMARKS, Context, Measurement
 
 
@@ -27,6 +27,14 @@ def _parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--database-url", default=None, help="database of the HTTP benchmark (default: a fresh SQLite file)"
     )
+    parser.add_argument("--ledger-rounds", type=int, default=10, help="alternating rounds of the ledger (10)")
+    parser.add_argument("--pgbench-seconds", type=int, default=10, help="duration of pgbench -N (10)")
+    parser.add_argument(
+        "--ledger-entries", type=int, default=1_000_000, help="entries of the balance-read account (1000000)"
+    )
+    parser.add_argument("--crash-processes", type=int, default=4, help="processes of the crash test (4)")
+    parser.add_argument("--crash-seconds", type=int, default=60, help="duration of the crash test (60)")
+    parser.add_argument("--crash-seed", type=int, default=1, help="seed of the crash test (1)")
     return parser.parse_args(argv)
 
 

@@ -10,37 +10,27 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import uuid
 
-import psycopg
-
-ADMIN = os.environ.get("ENTREMISE_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+from entremise.db.scratch import PostgresUnreachable, scratch_database
 
 
 def main() -> int:
     required = os.environ.get("ENTREMISE_REQUIRE_POSTGRES") == "1"
     try:
-        admin = psycopg.connect(ADMIN, autocommit=True, connect_timeout=5)
-    except psycopg.OperationalError as exc:
-        print(f"PostgreSQL not reachable at {ADMIN}: {exc}".strip())
+        with scratch_database("entremise_test") as url:
+            print(f"PostgreSQL integration run on fresh database {url.rsplit('/', 1)[1]}")
+            env = dict(os.environ, ENTREMISE_TEST_DATABASE_URL=url)
+            extra = sys.argv[1:]
+            paths = [] if any(not a.startswith("-") for a in extra) else ["tests/integration"]
+            args = [sys.executable, "-m", "pytest", "-q", *paths, *extra]
+            return subprocess.call(args, env=env)  # noqa: S603
+    except PostgresUnreachable as exc:
+        print(exc)
         if required:
             print("FAILED: PostgreSQL is required (ENTREMISE_REQUIRE_POSTGRES=1)")
             return 1
         print("SKIPPED the PostgreSQL integration run; the suite above ran on SQLite only.")
         return 0
-    name = f"entremise_test_{uuid.uuid4().hex[:10]}"
-    admin.execute(f'CREATE DATABASE "{name}"')
-    url = ADMIN.rsplit("/", 1)[0] + "/" + name
-    print(f"PostgreSQL integration run on fresh database {name}")
-    try:
-        env = dict(os.environ, ENTREMISE_TEST_DATABASE_URL=url)
-        extra = sys.argv[1:]
-        paths = [] if any(not a.startswith("-") for a in extra) else ["tests/integration"]
-        args = [sys.executable, "-m", "pytest", "-q", *paths, *extra]
-        return subprocess.call(args, env=env)  # noqa: S603
-    finally:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
 
 
 if __name__ == "__main__":

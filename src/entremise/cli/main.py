@@ -246,6 +246,50 @@ def privacy_purge(
         typer.echo(f"{p.slug}: {report.total} record(s) purged")
 
 
+@ledger_app.command("crash-test")
+def ledger_crash_test(
+    processes: int = typer.Option(4, help="worker processes"),
+    seconds: int = typer.Option(60, help="how long to kill and restart them"),
+    seed: int = typer.Option(1, help="seed of the operation streams and of the kills"),
+    database_url: str | None = typer.Option(
+        None, help="a scratch database to run in (default: a fresh PostgreSQL database, dropped after)"
+    ),
+    plugin: list[str] = typer.Option([], "--plugin", help="a module registering more operation kinds"),
+    journals: Path | None = typer.Option(
+        None, help="where to keep the workers' journals (default: temporary)"
+    ),
+) -> None:
+    """Random money operations from several processes, SIGKILLed and restarted, then proved against a model."""
+    import tempfile
+
+    from entremise.db.scratch import PostgresUnreachable, scratch_database
+    from entremise.ledger.crashtest import harness
+
+    def go(url: str) -> harness.Report:
+        with tempfile.TemporaryDirectory(prefix="entremise-crash-") as tmp:
+            return harness.run(
+                url,
+                processes=processes,
+                seconds=seconds,
+                seed=seed,
+                workdir=journals or Path(tmp),
+                plugins=plugin,
+            )
+
+    if database_url:
+        report = go(database_url)
+    else:
+        try:
+            with scratch_database("entremise_crash") as url:
+                report = go(url)
+        except PostgresUnreachable as exc:
+            typer.echo(str(exc), err=True)
+            raise typer.Exit(2) from None
+    typer.echo(report.summary())
+    if not report.ok:
+        raise typer.Exit(1)
+
+
 def main() -> None:
     app()
 

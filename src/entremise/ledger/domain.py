@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
@@ -215,23 +215,27 @@ def apply_movements(
     no-negative account whose available balance (posted - held) would drop below zero; a no-positive
     account whose posted balance would rise above zero.
     """
-    after = dict(balances)
+    posted = {i: b.posted for i, b in balances.items()}
+    held = {i: b.held for i, b in balances.items()}
     outgoing: set[str] = set()
     for m in movements:
-        b = after[m.account_id]
         if m.bucket == "posted":
-            after[m.account_id] = replace(b, posted=b.posted + m.amount)
+            posted[m.account_id] += m.amount
             if m.amount < 0:
                 outgoing.add(m.account_id)
         elif m.bucket == "held":
-            after[m.account_id] = replace(b, held=b.held + m.amount)
+            held[m.account_id] += m.amount
             if m.amount > 0:
                 outgoing.add(m.account_id)
         else:
             raise ValueError(f"unknown bucket {m.bucket!r}")
+    after = {
+        i: b if (posted[i], held[i]) == (b.posted, b.held) else Balance(posted[i], held[i])
+        for i, b in balances.items()
+    }
     for account_id in sorted(after):
         account, old, new = accounts[account_id], balances[account_id], after[account_id]
-        if new == old:
+        if new is old:
             continue
         if new.held < 0:
             raise Conflict(f"account {account_id} would hold a negative amount")

@@ -1,6 +1,8 @@
 """Ledger tables. Transactions, entries and holds are append-only (database triggers refuse
 UPDATE and DELETE); an account row only ever changes its `frozen` flag; a balance row is the
-cached sum of its account's entries, rewritten under a row lock in the posting transaction."""
+cached sum of its account's entries (the balance checkpoint), rewritten under a row lock in the
+posting transaction; it also mirrors the account's `frozen` flag, so that the one row a posting
+locks tells it everything that can change about the account."""
 
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -44,7 +47,11 @@ class LedgerAccount(Base):
 
 
 class LedgerBalance(Base):
-    """The cached balance of one account; the row posting transactions lock (in account id order)."""
+    """The cached balance of one account; the row posting transactions lock (in account id order).
+
+    `frozen` mirrors `LedgerAccount.frozen` (freeze/unfreeze write both under this row's lock;
+    `verify` checks they agree): read from the locked row, it is always current.
+    """
 
     __tablename__ = "ledger_balances"
 
@@ -54,6 +61,7 @@ class LedgerBalance(Base):
     posted: Mapped[int] = mapped_column(BigInteger, default=0)
     held: Mapped[int] = mapped_column(BigInteger, default=0)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    frozen: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class LedgerHold(Base):

@@ -3,29 +3,35 @@ so a posting commits or rolls back together with the state change that caused it
 
 Concurrency: every posting locks the cached balance rows of the accounts it touches, in sorted
 account id order (`SELECT ... FOR UPDATE` on PostgreSQL, where that order prevents deadlocks;
-SQLite serializes writers with `BEGIN IMMEDIATE`), then re-reads everything it decides on.
+SQLite serializes writers with `BEGIN IMMEDIATE`), and decides on what it read with the lock.
 Idempotency: a key is unique per platform; the same key with the same request returns the first
 result (`replayed=True`), with another request it is refused (Conflict).
+
+The posting path is SQLAlchemy Core (`entremise.ledger.store`): one statement to lock and read,
+then the transaction row, its entries, its balance rows and its audit entry. The key is not looked
+up before writing: the transaction row is inserted `ON CONFLICT DO NOTHING`, and only when that
+inserts nothing, or when the posting is refused, is the stored result looked up and replayed
+(a replay is never refused by a check, as before). A refused call writes nothing.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import Connection, Row
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from entremise.audit.service import Actor, record
-from entremise.kernel.errors import Conflict, FieldError, InvalidInput, NotFound
+from entremise.audit.service import Actor, append
+from entremise.kernel.errors import AppError, Conflict, FieldError, InvalidInput, NotFound
 from entremise.kernel.ids import new_id
 from entremise.kernel.money import DEFAULT_CURRENCY, Money, is_currency
+from entremise.ledger import store
 from entremise.ledger.domain import (
     REVERSIBLE,
-    AccountState,
     AccountType,
     Balance,
     Movement,
@@ -44,7 +50,37 @@ from entremise.ledger.domain import (
     transfer_movements,
     transfers_payload,
 )
-from entremise.ledger.models import LedgerAccount, LedgerBalance, LedgerEntry, LedgerHold, LedgerTransaction
+from entremise.ledger.verify import Discrepancy, verify
+
+__all__ = [
+    "FREEZE_RULES",
+    "AccountView",
+    "BalanceView",
+    "Discrepancy",
+    "HoldView",
+    "TransactionView",
+    "account_key",
+    "accounts_of",
+    "balance",
+    "capture",
+    "derived_balance",
+    "find_account",
+    "find_transaction",
+    "freeze",
+    "get_account",
+    "get_hold",
+    "get_or_open_account",
+    "get_transaction",
+    "hold",
+    "open_account",
+    "post_transaction",
+    "release",
+    "reverse",
+    "transactions_for",
+    "unfreeze",
+    "verify",
+    "void",
+]
 
 FREEZE_RULES = ("EXPERT-SANCTION-1", "CARPOOL-FRAUD-1")
 
@@ -111,18 +147,7 @@ class HoldView:
         return self.amount - self.captured - self.remaining
 
 
-@dataclass(frozen=True)
-class Discrepancy:
-    platform_id: str
-    check: str
-    subject: str
-    detail: str
-
-    def __str__(self) -> str:
-        return f"[{self.platform_id}] {self.check} {self.subject}: {self.detail}"
-
-
-def _account_view(row: LedgerAccount) -> AccountView:
+def _account_view(row: Row[Any]) -> AccountView:
     return AccountView(
         id=row.id,
         platform_id=row.platform_id,
@@ -136,11 +161,7 @@ def _account_view(row: LedgerAccount) -> AccountView:
     )
 
 
-def _state(row: LedgerAccount) -> AccountState:
-    return AccountState(row.id, row.currency, row.no_negative, row.no_positive, row.frozen)
-
-
-def _tx_view(row: LedgerTransaction, transfers: Sequence[Transfer], *, replayed: bool) -> TransactionView:
+def _tx_view(conn: Connection, row: Row[Any], *, replayed: bool) -> TransactionView:
     return TransactionView(
         id=row.id,
         kind=TxKind(row.kind),
@@ -149,7 +170,7 @@ def _tx_view(row: LedgerTransaction, transfers: Sequence[Transfer], *, replayed:
         reason=row.reason,
         cause=(row.object_type, row.object_id),
         idempotency_key=row.idempotency_key,
-        transfers=tuple(transfers),
+        transfers=tuple(store.transfers_of(conn, row.id)),
         hold_id=row.hold_id,
         reverses_id=row.reverses_id,
         created_at=row.created_at,
@@ -197,39 +218,45 @@ def open_account(
         errors.append(FieldError("no_positive", "an account cannot be both no-negative and no-positive"))
     raise_if(errors)
     key = account_key(type_, owner_id, currency, label)
-    if db.scalar(
-        select(LedgerAccount.id).where(LedgerAccount.platform_id == platform_id, LedgerAccount.key == key)
-    ):
+    conn = _writer(db)
+    if store.account_by_key(conn, platform_id, key) is not None:
         raise Conflict(f"ledger account {key} exists", extra={"key": key})
-    row = LedgerAccount(
+    view = AccountView(
         id=new_id(),
         platform_id=platform_id,
         key=key,
-        type=type_.value,
+        type=type_,
         owner_id=owner_id,
         currency=currency,
         no_negative=neg,
         no_positive=pos,
         frozen=False,
-        created_at=now,
     )
-    db.add(row)
-    db.flush()
-    db.add(
-        LedgerBalance(
-            account_id=row.id, platform_id=platform_id, currency=currency, posted=0, held=0, updated_at=now
-        )
+    store.insert_account(
+        conn,
+        {
+            "id": view.id,
+            "platform_id": platform_id,
+            "key": key,
+            "type": type_.value,
+            "owner_id": owner_id,
+            "currency": currency,
+            "no_negative": neg,
+            "no_positive": pos,
+            "frozen": False,
+            "created_at": now,
+        },
     )
-    record(
+    append(
         db,
         platform_id=platform_id,
         actor=actor,
         action="ledger.account.opened",
-        obj=("ledger_account", row.id),
+        obj=("ledger_account", view.id),
         at=now,
         data={"key": key, "no_negative": neg, "no_positive": pos},
     )
-    return _account_view(row)
+    return view
 
 
 def find_account(
@@ -242,9 +269,7 @@ def find_account(
     label: str | None = None,
 ) -> AccountView | None:
     key = account_key(_parse_type(type), owner_id, currency, label)
-    row = db.scalar(
-        select(LedgerAccount).where(LedgerAccount.platform_id == platform_id, LedgerAccount.key == key)
-    )
+    row = store.account_by_key(db.connection(), platform_id, key)
     return _account_view(row) if row else None
 
 
@@ -278,16 +303,11 @@ def get_or_open_account(
 
 
 def get_account(db: Session, *, platform_id: str, account_id: str) -> AccountView:
-    return _account_view(_account_row(db, platform_id, account_id))
+    return _account_view(store.account(db.connection(), platform_id, account_id))
 
 
 def accounts_of(db: Session, *, platform_id: str, owner_id: str) -> list[AccountView]:
-    rows = db.scalars(
-        select(LedgerAccount)
-        .where(LedgerAccount.platform_id == platform_id, LedgerAccount.owner_id == owner_id)
-        .order_by(LedgerAccount.key)
-    )
-    return [_account_view(r) for r in rows]
+    return [_account_view(r) for r in store.accounts_of(db.connection(), platform_id, owner_id)]
 
 
 def freeze(
@@ -331,13 +351,12 @@ def _set_frozen(
     if not errors and not rules:
         errors.append(FieldError("rules", "freezing or unfreezing cites at least one rule ID"))
     raise_if(errors)
-    _lock(db, platform_id, [account_id])
-    row = _account_row(db, platform_id, account_id)
-    if row.frozen == frozen:
+    conn = _writer(db)
+    accounts, _balances = store.lock(conn, platform_id, [account_id])
+    if accounts[account_id].frozen == frozen:
         raise Conflict(f"account {account_id} is already {'frozen' if frozen else 'not frozen'}")
-    row.frozen = frozen
-    db.flush()
-    record(
+    store.set_frozen(conn, account_id, frozen)
+    append(
         db,
         platform_id=platform_id,
         actor=actor,
@@ -347,19 +366,16 @@ def _set_frozen(
         rules=list(rules),
         reason=reason,
     )
-    return _account_view(row)
+    return _account_view(store.account(conn, platform_id, account_id))
 
 
 # --- balances ----------------------------------------------------------------------------------
 
 
 def balance(db: Session, *, platform_id: str, account_id: str) -> BalanceView:
-    """The cached balance (kept equal to the entries; `verify` proves it)."""
-    row = db.scalar(
-        select(LedgerBalance).where(
-            LedgerBalance.platform_id == platform_id, LedgerBalance.account_id == account_id
-        )
-    )
+    """The cached balance: the account's checkpoint, one row read whatever its number of entries
+    (kept equal to the entries in every posting; `verify` proves it)."""
+    row = store.cached_balance(db.connection(), platform_id, account_id)
     if row is None:
         raise NotFound(f"no ledger account {account_id}")
     return BalanceView(account_id, Money(row.posted, row.currency), Money(row.held, row.currency))
@@ -367,18 +383,13 @@ def balance(db: Session, *, platform_id: str, account_id: str) -> BalanceView:
 
 def derived_balance(db: Session, *, platform_id: str, account_id: str) -> BalanceView:
     """The balance summed from the entries themselves."""
-    account = _account_row(db, platform_id, account_id)
-    sums = dict(
-        db.execute(
-            select(LedgerEntry.bucket, func.coalesce(func.sum(LedgerEntry.amount), 0))
-            .where(LedgerEntry.platform_id == platform_id, LedgerEntry.account_id == account_id)
-            .group_by(LedgerEntry.bucket)
-        ).all()
-    )
+    conn = db.connection()
+    account = store.account(conn, platform_id, account_id)
+    sums = store.entry_sums(conn, platform_id, account_id)
     return BalanceView(
         account_id,
-        Money(int(sums.get("posted", 0)), account.currency),
-        Money(int(sums.get("held", 0)), account.currency),
+        Money(sums.get("posted", 0), account.currency),
+        Money(sums.get("held", 0), account.currency),
     )
 
 
@@ -411,30 +422,23 @@ def post_transaction(
             "reason": reason,
         }
     )
-    done = _replay(db, platform_id, idempotency_key, digest)
-    if done is not None:
-        return done
-    ids = {t.debit for t in transfers} | {t.credit for t in transfers}
-    balances, accounts = _lock(db, platform_id, ids)
-    done = _replay(db, platform_id, idempotency_key, digest)
-    if done is not None:
-        return done
-    raise_if(check_currencies(transfers, {i: _state(a) for i, a in accounts.items()}))
+    conn = _writer(db)
+    movements = transfer_movements(transfers)
+    try:
+        accounts, before = store.lock(
+            conn, platform_id, {t.debit for t in transfers} | {t.credit for t in transfers}
+        )
+        raise_if(check_currencies(transfers, accounts))
+        after = apply_movements(accounts, before, movements)
+    except AppError as refusal:
+        return _replay_or(conn, platform_id, idempotency_key, digest, refusal)
     return _commit(
         db,
-        platform_id=platform_id,
-        kind=TxKind.POST,
-        key=idempotency_key,
-        digest=digest,
-        code=code,
-        rules=rules,
-        reason=reason,
-        cause=cause,
-        now=now,
-        actor=actor,
-        balances=balances,
-        accounts=accounts,
-        movements=transfer_movements(transfers),
+        conn,
+        _Posting(platform_id, TxKind.POST, idempotency_key, digest, code, rules, reason, cause, now, actor),
+        before=before,
+        after=after,
+        movements=movements,
         transfers=transfers,
     )
 
@@ -463,74 +467,64 @@ def reverse(
             "reason": reason,
         }
     )
-    done = _replay(db, platform_id, idempotency_key, digest)
-    if done is not None:
-        return done
-    original = db.scalar(
-        select(LedgerTransaction).where(
-            LedgerTransaction.platform_id == platform_id, LedgerTransaction.id == transaction_id
+    conn = _writer(db)
+    try:
+        original = store.tx_by_id(conn, platform_id, transaction_id)
+        if original is None:
+            raise NotFound(f"no ledger transaction {transaction_id}")
+        if original.kind not in REVERSIBLE:
+            raise Conflict(
+                f"a {original.kind} transaction cannot be reversed"
+                + (": release or void the hold instead" if original.hold_id else "")
+            )
+        transfers = reversed_transfers(store.transfers_of(conn, original.id))
+        accounts, before = store.lock(
+            conn, platform_id, {t.debit for t in transfers} | {t.credit for t in transfers}
         )
-    )
-    if original is None:
-        raise NotFound(f"no ledger transaction {transaction_id}")
-    if original.kind not in REVERSIBLE:
-        raise Conflict(
-            f"a {original.kind} transaction cannot be reversed"
-            + (": release or void the hold instead" if original.hold_id else "")
-        )
-    transfers = reversed_transfers(_transfers_of(db, original.id))
-    balances, accounts = _lock(db, platform_id, {t.debit for t in transfers} | {t.credit for t in transfers})
-    done = _replay(db, platform_id, idempotency_key, digest)
-    if done is not None:
-        return done
-    already = db.scalar(select(LedgerTransaction.id).where(LedgerTransaction.reverses_id == original.id))
-    if already is not None:
-        raise Conflict(
-            f"transaction {original.id} is already reversed by {already}", extra={"reversal_id": already}
-        )
+        already = store.reversal_of(conn, original.id)
+        if already is not None:
+            raise Conflict(
+                f"transaction {original.id} is already reversed by {already}", extra={"reversal_id": already}
+            )
+        movements = transfer_movements(transfers)
+        after = apply_movements(accounts, before, movements)
+        cause = (original.object_type, original.object_id)
+    except AppError as refusal:
+        return _replay_or(conn, platform_id, idempotency_key, digest, refusal)
     return _commit(
         db,
-        platform_id=platform_id,
-        kind=TxKind.REVERSAL,
-        key=idempotency_key,
-        digest=digest,
-        code=code,
-        rules=rules,
-        reason=reason,
-        cause=(original.object_type, original.object_id),
-        now=now,
-        actor=actor,
-        balances=balances,
-        accounts=accounts,
-        movements=transfer_movements(transfers),
+        conn,
+        _Posting(
+            platform_id, TxKind.REVERSAL, idempotency_key, digest, code, rules, reason, cause, now, actor
+        ),
+        before=before,
+        after=after,
+        movements=movements,
         transfers=transfers,
         reverses_id=original.id,
     )
 
 
 def get_transaction(db: Session, *, platform_id: str, transaction_id: str) -> TransactionView:
-    row = db.scalar(
-        select(LedgerTransaction).where(
-            LedgerTransaction.platform_id == platform_id, LedgerTransaction.id == transaction_id
-        )
-    )
+    conn = db.connection()
+    row = store.tx_by_id(conn, platform_id, transaction_id)
     if row is None:
         raise NotFound(f"no ledger transaction {transaction_id}")
-    return _tx_view(row, _transfers_of(db, row.id), replayed=False)
+    return _tx_view(conn, row, replayed=False)
+
+
+def find_transaction(db: Session, *, platform_id: str, idempotency_key: str) -> TransactionView | None:
+    """The transaction posted with this idempotency key, if any: how a caller whose answer was lost
+    (a crash, a timeout) learns whether its posting committed, without posting anything."""
+    conn = db.connection()
+    row = store.tx_by_key(conn, platform_id, idempotency_key)
+    return None if row is None else _tx_view(conn, row, replayed=False)
 
 
 def transactions_for(db: Session, *, platform_id: str, cause: tuple[str, str]) -> list[TransactionView]:
     """Every ledger transaction caused by one object (a booking, an order, an invoice...)."""
-    rows = db.scalars(
-        select(LedgerTransaction)
-        .where(
-            LedgerTransaction.platform_id == platform_id,
-            LedgerTransaction.object_type == cause[0],
-            LedgerTransaction.object_id == cause[1],
-        )
-        .order_by(LedgerTransaction.created_at, LedgerTransaction.id)
-    )
-    return [_tx_view(r, _transfers_of(db, r.id), replayed=False) for r in rows]
+    conn = db.connection()
+    return [_tx_view(conn, r, replayed=False) for r in store.txs_for(conn, platform_id, cause)]
 
 
 # --- holds -------------------------------------------------------------------------------------
@@ -563,15 +557,18 @@ def hold(
             "reason": reason,
         }
     )
-    done = _replay(db, platform_id, idempotency_key, digest)
+    conn = _writer(db)
+    try:
+        accounts, before = store.lock(conn, platform_id, [account_id])
+    except NotFound as refusal:
+        return _replayed_hold(
+            conn, platform_id, _replay_or(conn, platform_id, idempotency_key, digest, refusal)
+        )
+    # The hold row is written before its transaction row, so the key is looked up first (after
+    # the lock: a concurrent retry of the same hold locks the same account, hence waited for us).
+    done = _replay(conn, platform_id, idempotency_key, digest)
     if done is not None:
-        assert done.hold_id is not None
-        return _hold_view(db, platform_id, done.hold_id, replayed=True)
-    balances, accounts = _lock(db, platform_id, [account_id])
-    done = _replay(db, platform_id, idempotency_key, digest)
-    if done is not None:
-        assert done.hold_id is not None
-        return _hold_view(db, platform_id, done.hold_id, replayed=True)
+        return _replayed_hold(conn, platform_id, done)
     if accounts[account_id].currency != amount.currency:
         raise InvalidInput(
             [
@@ -582,38 +579,31 @@ def hold(
             ]
         )
     hold_id = new_id()
-    new_hold = LedgerHold(
-        id=hold_id,
-        platform_id=platform_id,
-        account_id=account_id,
-        currency=amount.currency,
-        amount=amount.amount,
-        object_type=cause[0],
-        object_id=cause[1],
-        created_at=now,
+    movements = [Movement(account_id, "held", amount.amount, amount.currency, None, hold_id)]
+    after = apply_movements(accounts, before, movements)
+    store.insert_hold(
+        conn,
+        {
+            "id": hold_id,
+            "platform_id": platform_id,
+            "account_id": account_id,
+            "currency": amount.currency,
+            "amount": amount.amount,
+            "object_type": cause[0],
+            "object_id": cause[1],
+            "created_at": now,
+        },
     )
-    tx = _commit(
+    _commit(
         db,
-        platform_id=platform_id,
-        kind=TxKind.HOLD,
-        key=idempotency_key,
-        digest=digest,
-        code=code,
-        rules=rules,
-        reason=reason,
-        cause=cause,
-        now=now,
-        actor=actor,
-        balances=balances,
-        accounts=accounts,
-        movements=[Movement(account_id, "held", amount.amount, amount.currency, None, hold_id)],
+        conn,
+        _Posting(platform_id, TxKind.HOLD, idempotency_key, digest, code, rules, reason, cause, now, actor),
+        before=before,
+        after=after,
+        movements=movements,
         transfers=[],
         hold_id=hold_id,
-        new_hold=new_hold,
     )
-    if tx.replayed:
-        assert tx.hold_id is not None
-        return _hold_view(db, platform_id, tx.hold_id, replayed=True)
     return HoldView(
         id=hold_id,
         account_id=account_id,
@@ -663,45 +653,39 @@ def capture(
             "reason": reason,
         }
     )
-    done = _replay(db, platform_id, idempotency_key, digest)
-    if done is not None:
-        return done
-    held = _hold_row(db, platform_id, hold_id)
-    transfers = [Transfer(debit=held.account_id, credit=a, amount=m) for a, m in pairs]
-    raise_if(check_transfers(transfers, "to"))
-    balances, accounts = _lock(db, platform_id, {held.account_id} | {a for a, _ in pairs})
-    done = _replay(db, platform_id, idempotency_key, digest)
-    if done is not None:
-        return done
-    raise_if(check_currencies(transfers, {i: _state(a) for i, a in accounts.items()}, "to"))
-    remaining, _captured, _voided = _hold_state(db, held)
-    total = sum(t.amount.amount for t in transfers)
-    if remaining == 0:
-        raise Conflict(f"hold {hold_id} is closed")
-    if total > remaining:
-        raise Conflict(
-            f"cannot capture {Money(total, held.currency)}: only {Money(remaining, held.currency)} is held",
-            extra={"hold_id": hold_id, "remaining": remaining},
-        )
-    release_too = remaining - total if final else 0
-    movements = [
-        Movement(held.account_id, "held", -(total + release_too), held.currency, None, hold_id),
-        *transfer_movements(transfers, hold_id),
-    ]
+    conn = _writer(db)
+    try:
+        held = store.hold_row(conn, platform_id, hold_id)
+        transfers = [Transfer(debit=held.account_id, credit=a, amount=m) for a, m in pairs]
+        raise_if(check_transfers(transfers, "to"))
+        accounts, before = store.lock(conn, platform_id, {held.account_id} | {a for a, _ in pairs})
+        raise_if(check_currencies(transfers, accounts, "to"))
+        remaining, _captured, _voided = store.hold_state(conn, hold_id, held.account_id)
+        total = sum(t.amount.amount for t in transfers)
+        if remaining == 0:
+            raise Conflict(f"hold {hold_id} is closed")
+        if total > remaining:
+            raise Conflict(
+                f"cannot capture {Money(total, held.currency)}: only {Money(remaining, held.currency)} is held",
+                extra={"hold_id": hold_id, "remaining": remaining},
+            )
+        cause = (held.object_type, held.object_id)
+        release_too = remaining - total if final else 0
+        movements = [
+            Movement(held.account_id, "held", -(total + release_too), held.currency, None, hold_id),
+            *transfer_movements(transfers, hold_id),
+        ]
+        after = apply_movements(accounts, before, movements)
+    except AppError as refusal:
+        return _replay_or(conn, platform_id, idempotency_key, digest, refusal)
     return _commit(
         db,
-        platform_id=platform_id,
-        kind=TxKind.CAPTURE,
-        key=idempotency_key,
-        digest=digest,
-        code=code,
-        rules=rules,
-        reason=reason,
-        cause=(held.object_type, held.object_id),
-        now=now,
-        actor=actor,
-        balances=balances,
-        accounts=accounts,
+        conn,
+        _Posting(
+            platform_id, TxKind.CAPTURE, idempotency_key, digest, code, rules, reason, cause, now, actor
+        ),
+        before=before,
+        after=after,
         movements=movements,
         transfers=transfers,
         hold_id=hold_id,
@@ -786,80 +770,47 @@ def _end_hold(
     now: datetime,
     actor: Actor | None,
 ) -> TransactionView:
-    done = _replay(db, platform_id, key, digest)
-    if done is not None:
-        return done
-    held = _hold_row(db, platform_id, hold_id)
-    if amount is not None and amount.currency != held.currency:
-        raise InvalidInput([FieldError("amount.currency", f"the hold is in {held.currency}")])
-    balances, accounts = _lock(db, platform_id, [held.account_id])
-    done = _replay(db, platform_id, key, digest)
-    if done is not None:
-        return done
-    remaining, captured, _voided = _hold_state(db, held)
-    if remaining == 0:
-        raise Conflict(f"hold {hold_id} is closed")
-    if kind is TxKind.VOID and captured:
-        raise Conflict(f"hold {hold_id} was partly captured: release the rest instead of voiding it")
-    value = remaining if amount is None else amount.amount
-    if value > remaining:
-        raise Conflict(
-            f"cannot release {Money(value, held.currency)}: only {Money(remaining, held.currency)} is held",
-            extra={"hold_id": hold_id, "remaining": remaining},
-        )
+    conn = _writer(db)
+    try:
+        held = store.hold_row(conn, platform_id, hold_id)
+        if amount is not None and amount.currency != held.currency:
+            raise InvalidInput([FieldError("amount.currency", f"the hold is in {held.currency}")])
+        accounts, before = store.lock(conn, platform_id, [held.account_id])
+        remaining, captured, _voided = store.hold_state(conn, hold_id, held.account_id)
+        if remaining == 0:
+            raise Conflict(f"hold {hold_id} is closed")
+        if kind is TxKind.VOID and captured:
+            raise Conflict(f"hold {hold_id} was partly captured: release the rest instead of voiding it")
+        value = remaining if amount is None else amount.amount
+        if value > remaining:
+            raise Conflict(
+                f"cannot release {Money(value, held.currency)}: only {Money(remaining, held.currency)} is held",
+                extra={"hold_id": hold_id, "remaining": remaining},
+            )
+        movements = [Movement(held.account_id, "held", -value, held.currency, None, hold_id)]
+        after = apply_movements(accounts, before, movements)
+        cause = (held.object_type, held.object_id)
+    except AppError as refusal:
+        return _replay_or(conn, platform_id, key, digest, refusal)
     return _commit(
         db,
-        platform_id=platform_id,
-        kind=kind,
-        key=key,
-        digest=digest,
-        code=code,
-        rules=rules,
-        reason=reason,
-        cause=(held.object_type, held.object_id),
-        now=now,
-        actor=actor,
-        balances=balances,
-        accounts=accounts,
-        movements=[Movement(held.account_id, "held", -value, held.currency, None, hold_id)],
+        conn,
+        _Posting(platform_id, kind, key, digest, code, rules, reason, cause, now, actor),
+        before=before,
+        after=after,
+        movements=movements,
         transfers=[],
         hold_id=hold_id,
     )
 
 
 def get_hold(db: Session, *, platform_id: str, hold_id: str) -> HoldView:
-    return _hold_view(db, platform_id, hold_id, replayed=False)
+    return _hold_view(db.connection(), platform_id, hold_id, replayed=False)
 
 
-def _hold_row(db: Session, platform_id: str, hold_id: str) -> LedgerHold:
-    row = db.scalar(select(LedgerHold).where(LedgerHold.platform_id == platform_id, LedgerHold.id == hold_id))
-    if row is None:
-        raise NotFound(f"no hold {hold_id}")
-    return row
-
-
-def _hold_state(db: Session, held: LedgerHold) -> tuple[int, int, bool]:
-    """(remaining, captured, voided) of a hold, from its entries (read after the account lock)."""
-    rows = db.execute(
-        select(LedgerEntry.bucket, func.coalesce(func.sum(LedgerEntry.amount), 0))
-        .where(LedgerEntry.hold_id == held.id, LedgerEntry.account_id == held.account_id)
-        .group_by(LedgerEntry.bucket)
-    ).all()
-    sums = {bucket: int(total) for bucket, total in rows}
-    voided = (
-        db.scalar(
-            select(LedgerTransaction.id).where(
-                LedgerTransaction.hold_id == held.id, LedgerTransaction.kind == TxKind.VOID.value
-            )
-        )
-        is not None
-    )
-    return sums.get("held", 0), -sums.get("posted", 0), voided
-
-
-def _hold_view(db: Session, platform_id: str, hold_id: str, *, replayed: bool) -> HoldView:
-    held = _hold_row(db, platform_id, hold_id)
-    remaining, captured, voided = _hold_state(db, held)
+def _hold_view(conn: Connection, platform_id: str, hold_id: str, *, replayed: bool) -> HoldView:
+    held = store.hold_row(conn, platform_id, hold_id)
+    remaining, captured, voided = store.hold_state(conn, held.id, held.account_id)
     if remaining:
         status = "open"
     elif voided:
@@ -881,7 +832,29 @@ def _hold_view(db: Session, platform_id: str, hold_id: str, *, replayed: bool) -
     )
 
 
+def _replayed_hold(conn: Connection, platform_id: str, done: TransactionView) -> HoldView:
+    """For a hold, a retry returns the hold as it is now."""
+    assert done.hold_id is not None  # the same request digest: a hold
+    return _hold_view(conn, platform_id, done.hold_id, replayed=True)
+
+
 # --- the shared posting path -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Posting:
+    """What every ledger transaction row records."""
+
+    platform_id: str
+    kind: TxKind
+    key: str
+    digest: str
+    code: str
+    rules: Sequence[str]
+    reason: str
+    cause: tuple[str, str]
+    now: datetime
+    actor: Actor | None
 
 
 def _parse_type(value: AccountType | str) -> AccountType:
@@ -920,48 +893,17 @@ def _check_common(
     raise_if(errors)
 
 
-def _account_row(db: Session, platform_id: str, account_id: str) -> LedgerAccount:
-    row = db.scalar(
-        select(LedgerAccount).where(LedgerAccount.platform_id == platform_id, LedgerAccount.id == account_id)
-    )
-    if row is None:
-        raise NotFound(f"no ledger account {account_id}")
-    return row
+def _writer(db: Session) -> Connection:
+    """The connection of the caller's transaction, after writing what the caller's ORM objects
+    still hold (as the ORM's autoflush did: our rows may reference a row they add)."""
+    db.flush()
+    return db.connection()
 
 
-def _lock(
-    db: Session, platform_id: str, account_ids: Iterable[str]
-) -> tuple[dict[str, LedgerBalance], dict[str, LedgerAccount]]:
-    """Lock the balance rows in sorted id order, then read the accounts (fresh, after the lock)."""
-    ids = sorted(set(account_ids))
-    rows = db.scalars(
-        select(LedgerBalance)
-        .where(LedgerBalance.platform_id == platform_id, LedgerBalance.account_id.in_(ids))
-        .order_by(LedgerBalance.account_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).all()
-    balances = {r.account_id: r for r in rows}
-    missing = [i for i in ids if i not in balances]
-    if missing:
-        raise NotFound(f"no ledger account {', '.join(missing)}", extra={"account_ids": missing})
-    accounts = {
-        a.id: a
-        for a in db.scalars(
-            select(LedgerAccount)
-            .where(LedgerAccount.platform_id == platform_id, LedgerAccount.id.in_(ids))
-            .execution_options(populate_existing=True)
-        )
-    }
-    return balances, accounts
-
-
-def _replay(db: Session, platform_id: str, key: str, digest: str) -> TransactionView | None:
-    row = db.scalar(
-        select(LedgerTransaction)
-        .where(LedgerTransaction.platform_id == platform_id, LedgerTransaction.idempotency_key == key)
-        .execution_options(populate_existing=True)
-    )
+def _replay(conn: Connection, platform_id: str, key: str, digest: str) -> TransactionView | None:
+    """The stored result of an earlier call with this key, None if the key is unused; a Conflict
+    if the key was used for a different request."""
+    row = store.tx_by_key(conn, platform_id, key)
     if row is None:
         return None
     if row.request_hash != digest:
@@ -969,276 +911,112 @@ def _replay(db: Session, platform_id: str, key: str, digest: str) -> Transaction
             f"idempotency key {key!r} was already used for a different request",
             extra={"transaction_id": row.id},
         )
-    return _tx_view(row, _transfers_of(db, row.id), replayed=True)
+    return _tx_view(conn, row, replayed=True)
 
 
-def _transfers_of(db: Session, transaction_id: str) -> list[Transfer]:
-    entries = db.scalars(
-        select(LedgerEntry)
-        .where(LedgerEntry.transaction_id == transaction_id, LedgerEntry.bucket == "posted")
-        .order_by(LedgerEntry.transfer_no, LedgerEntry.amount)
-    ).all()
-    out: list[Transfer] = []
-    for debit, credit in zip(entries[0::2], entries[1::2], strict=True):
-        out.append(
-            Transfer(
-                debit=debit.account_id, credit=credit.account_id, amount=Money(credit.amount, credit.currency)
-            )
-        )
-    return out
+def _replay_or(
+    conn: Connection, platform_id: str, key: str, digest: str, refusal: AppError
+) -> TransactionView:
+    """A retry of a call that already succeeded returns its result, even when a check would now
+    refuse it (the money moved since, the hold closed...); otherwise the refusal stands."""
+    done = _replay(conn, platform_id, key, digest)
+    if done is None:
+        raise refusal
+    return done
 
 
 def _commit(
     db: Session,
+    conn: Connection,
+    p: _Posting,
     *,
-    platform_id: str,
-    kind: TxKind,
-    key: str,
-    digest: str,
-    code: str,
-    rules: Sequence[str],
-    reason: str,
-    cause: tuple[str, str],
-    now: datetime,
-    actor: Actor | None,
-    balances: dict[str, LedgerBalance],
-    accounts: dict[str, LedgerAccount],
-    movements: list[Movement],
+    before: Mapping[str, Balance],
+    after: Mapping[str, Balance],
+    movements: Sequence[Movement],
     transfers: Sequence[Transfer],
     hold_id: str | None = None,
     reverses_id: str | None = None,
-    new_hold: LedgerHold | None = None,
 ) -> TransactionView:
-    """Check the movements against fresh, locked balances; write transaction, entries, balances, audit.
+    """Write the transaction row, its entries, its balance rows and its audit entry.
 
-    The caller has locked the accounts and checked (after the lock) that the key is still unused.
+    The caller has locked the balance rows and computed `after` from them (the checks passed).
+    A key already taken (by an earlier call, or by a concurrent one that committed while we
+    waited) inserts nothing: the stored result is replayed, or the call refused as a Conflict.
     """
-    after = apply_movements(
-        {i: _state(a) for i, a in accounts.items()},
-        {i: Balance(b.posted, b.held) for i, b in balances.items()},
-        movements,
-    )
-    tx = LedgerTransaction(
-        id=new_id(),
-        platform_id=platform_id,
-        idempotency_key=key,
-        request_hash=digest,
-        kind=kind.value,
-        code=code,
-        rules=list(rules),
-        reason=reason,
-        object_type=cause[0],
-        object_id=cause[1],
-        hold_id=hold_id,
-        reverses_id=reverses_id,
-        created_at=now,
-    )
-    try:
-        with db.begin_nested():
-            if new_hold is not None:
-                db.add(new_hold)
-                db.flush()
-            db.add(tx)
-            db.flush()
-    except IntegrityError:
-        # another transaction took the key (or reversed the same transaction) meanwhile
-        done = _replay(db, platform_id, key, digest)
+    tx_id = new_id()
+    row = {
+        "id": tx_id,
+        "platform_id": p.platform_id,
+        "idempotency_key": p.key,
+        "request_hash": p.digest,
+        "kind": p.kind.value,
+        "code": p.code,
+        "rules": list(p.rules),
+        "reason": p.reason,
+        "object_type": p.cause[0],
+        "object_id": p.cause[1],
+        "hold_id": hold_id,
+        "reverses_id": reverses_id,
+        "created_at": p.now,
+    }
+    if p.kind is TxKind.HOLD:
+        try:
+            store.insert_transaction(conn, row, or_nothing=False)
+        except IntegrityError:
+            # only a concurrent call with the same key and another request (on other accounts,
+            # so not serialised by our lock) can get here; PostgreSQL has aborted the transaction
+            raise Conflict(f"idempotency key {p.key!r} was already used for a different request") from None
+    elif not store.insert_transaction(conn, row, or_nothing=True):
+        done = _replay(conn, p.platform_id, p.key, p.digest)
         if done is not None:
             return done
-        if reverses_id is not None:
-            raise Conflict(f"transaction {reverses_id} is already reversed") from None
-        raise
-    db.execute(
-        insert(LedgerEntry),
-        [
-            {
-                "platform_id": platform_id,
-                "transaction_id": tx.id,
-                "transfer_no": m.transfer_no,
-                "account_id": m.account_id,
-                "bucket": m.bucket,
-                "amount": m.amount,
-                "currency": m.currency,
-                "hold_id": m.hold_id,
-            }
-            for m in movements
-        ],
+        if reverses_id is None:  # the key is free and nothing else is unique: cannot happen
+            raise RuntimeError(f"ledger transaction {tx_id} conflicted on neither its key nor a reversal")
+        raise Conflict(f"transaction {reverses_id} is already reversed")
+    store.write_movements(
+        conn,
+        platform_id=p.platform_id,
+        transaction_id=tx_id,
+        movements=movements,
+        before=before,
+        after=after,
+        now=p.now,
     )
-    for account_id, new in after.items():
-        row = balances[account_id]
-        if (row.posted, row.held) != (new.posted, new.held):
-            row.posted, row.held, row.updated_at = new.posted, new.held, now
-    db.flush()
     data: dict[str, Any] = {
-        "kind": kind.value,
-        "code": code,
-        "cause": list(cause),
-        "idempotency_key": key,
+        "kind": p.kind.value,
+        "code": p.code,
+        "cause": list(p.cause),
+        "idempotency_key": p.key,
         "transfers": transfers_payload(transfers),
     }
     if hold_id:
         data["hold_id"] = hold_id
     if reverses_id:
         data["reverses_id"] = reverses_id
-    record(
-        db,
-        platform_id=platform_id,
-        actor=actor,
-        action=f"ledger.{kind.value}",
-        obj=("ledger_transaction", tx.id),
-        at=now,
-        rules=list(rules),
-        reason=reason,
+    append(
+        conn,
+        platform_id=p.platform_id,
+        actor=p.actor,
+        action=f"ledger.{p.kind.value}",
+        obj=("ledger_transaction", tx_id),
+        at=p.now,
+        rules=list(p.rules),
+        reason=p.reason,
         data=data,
     )
-    return _tx_view(tx, transfers, replayed=False)
-
-
-# --- verification ------------------------------------------------------------------------------
-
-
-def verify(db: Session, *, platform_id: str | None = None) -> list[Discrepancy]:
-    """Check every invariant of the ledger against its entries; an empty list means all hold.
-
-    Cached balances equal the sums of entries; every transaction's posted entries sum to zero per
-    currency; entries are in their account's currency and platform; no-negative accounts have
-    posted - held >= 0, no-positive ones posted <= 0, nothing holds a negative amount; every hold
-    keeps 0 <= remaining and captured + remaining <= amount; every reversal mirrors its original.
-    """
-    found: list[Discrepancy] = []
-
-    def scoped(q: Any, column: Any) -> Any:
-        return q.where(column == platform_id) if platform_id is not None else q
-
-    accounts = {a.id: a for a in db.scalars(scoped(select(LedgerAccount), LedgerAccount.platform_id))}
-    cached = {b.account_id: b for b in db.scalars(scoped(select(LedgerBalance), LedgerBalance.platform_id))}
-    sums: dict[tuple[str, str], int] = {}
-    for account_id, bucket, total in db.execute(
-        scoped(
-            select(LedgerEntry.account_id, LedgerEntry.bucket, func.sum(LedgerEntry.amount)).group_by(
-                LedgerEntry.account_id, LedgerEntry.bucket
-            ),
-            LedgerEntry.platform_id,
-        )
-    ).all():
-        sums[(account_id, bucket)] = int(total)
-    for account_id in sorted(set(accounts) | {a for a, _ in sums} | set(cached)):
-        acc = accounts.get(account_id)
-        pid = acc.platform_id if acc else (cached[account_id].platform_id if account_id in cached else "?")
-        if acc is None:
-            found.append(
-                Discrepancy(pid, "entries", account_id, "entries or balance of an account outside this scope")
-            )
-            continue
-        posted, held = sums.get((account_id, "posted"), 0), sums.get((account_id, "held"), 0)
-        row = cached.get(account_id)
-        if row is None:
-            found.append(Discrepancy(pid, "balance", account_id, "no cached balance row"))
-        else:
-            if (row.posted, row.held) != (posted, held):
-                found.append(
-                    Discrepancy(
-                        pid,
-                        "balance",
-                        account_id,
-                        f"cached posted={row.posted} held={row.held}, entries posted={posted} held={held}",
-                    )
-                )
-            if row.currency != acc.currency or row.platform_id != acc.platform_id:
-                found.append(
-                    Discrepancy(pid, "balance", account_id, "balance row in another currency or platform")
-                )
-        if held < 0:
-            found.append(Discrepancy(pid, "held", account_id, f"holds a negative amount ({held})"))
-        if acc.no_negative and posted - held < 0:
-            found.append(Discrepancy(pid, "no-negative", account_id, f"available {posted - held} < 0"))
-        if acc.no_positive and posted > 0:
-            found.append(Discrepancy(pid, "no-positive", account_id, f"posted {posted} > 0"))
-
-    unbalanced = select(
-        LedgerEntry.platform_id,
-        LedgerEntry.transaction_id,
-        LedgerEntry.currency,
-        func.sum(LedgerEntry.amount),
-    ).where(LedgerEntry.bucket == "posted")
-    unbalanced = scoped(unbalanced, LedgerEntry.platform_id).group_by(
-        LedgerEntry.platform_id, LedgerEntry.transaction_id, LedgerEntry.currency
+    return TransactionView(
+        id=tx_id,
+        kind=p.kind,
+        code=p.code,
+        rules=tuple(p.rules),
+        reason=p.reason,
+        cause=(p.cause[0], p.cause[1]),
+        idempotency_key=p.key,
+        transfers=tuple(transfers),
+        hold_id=hold_id,
+        reverses_id=reverses_id,
+        created_at=p.now,
     )
-    for pid, tx_id, currency, total in db.execute(unbalanced.having(func.sum(LedgerEntry.amount) != 0)).all():
-        found.append(Discrepancy(pid, "zero-sum", tx_id, f"posted entries sum to {total} {currency}"))
-
-    mismatched = (
-        select(LedgerEntry.platform_id, LedgerEntry.id, LedgerEntry.currency, LedgerAccount.currency)
-        .join(LedgerAccount, LedgerAccount.id == LedgerEntry.account_id)
-        .join(LedgerTransaction, LedgerTransaction.id == LedgerEntry.transaction_id)
-        .where(
-            (LedgerEntry.currency != LedgerAccount.currency)
-            | (LedgerEntry.platform_id != LedgerAccount.platform_id)
-            | (LedgerEntry.platform_id != LedgerTransaction.platform_id)
-            | ~LedgerEntry.bucket.in_(("posted", "held"))
-        )
-    )
-    for pid, entry_id, cur, acc_cur in db.execute(scoped(mismatched, LedgerEntry.platform_id)).all():
-        found.append(
-            Discrepancy(
-                pid, "entry", str(entry_id), f"entry in {cur} on a {acc_cur} account, or across platforms"
-            )
-        )
-
-    holds = {h.id: h for h in db.scalars(scoped(select(LedgerHold), LedgerHold.platform_id))}
-    hold_sums: dict[tuple[str, str, str], int] = {}
-    for hold_id, account_id, bucket, total in db.execute(
-        scoped(
-            select(
-                LedgerEntry.hold_id, LedgerEntry.account_id, LedgerEntry.bucket, func.sum(LedgerEntry.amount)
-            )
-            .where(LedgerEntry.hold_id.is_not(None))
-            .group_by(LedgerEntry.hold_id, LedgerEntry.account_id, LedgerEntry.bucket),
-            LedgerEntry.platform_id,
-        )
-    ).all():
-        hold_sums[(hold_id, account_id, bucket)] = int(total)
-    for (hold_id, account_id, bucket), total in sorted(hold_sums.items()):
-        h = holds.get(hold_id)
-        if h is None:
-            found.append(Discrepancy("?", "hold", hold_id, "entries of an unknown hold"))
-        elif bucket == "held" and account_id != h.account_id and total:
-            found.append(
-                Discrepancy(h.platform_id, "hold", hold_id, f"held entries on another account {account_id}")
-            )
-    for hold_id, h in holds.items():
-        remaining = hold_sums.get((hold_id, h.account_id, "held"), 0)
-        captured = -hold_sums.get((hold_id, h.account_id, "posted"), 0)
-        if remaining < 0 or captured < 0 or captured + remaining > h.amount:
-            found.append(
-                Discrepancy(
-                    h.platform_id,
-                    "hold",
-                    hold_id,
-                    f"amount {h.amount}, captured {captured}, still held {remaining}",
-                )
-            )
-
-    reversals = db.scalars(
-        scoped(
-            select(LedgerTransaction).where(LedgerTransaction.reverses_id.is_not(None)),
-            LedgerTransaction.platform_id,
-        )
-    ).all()
-    for rev in reversals:
-        assert rev.reverses_id is not None
-        mine = sorted(
-            (t.debit, t.credit, t.amount.amount, t.amount.currency) for t in _transfers_of(db, rev.id)
-        )
-        theirs = sorted(
-            (t.debit, t.credit, t.amount.amount, t.amount.currency)
-            for t in reversed_transfers(_transfers_of(db, rev.reverses_id))
-        )
-        if mine != theirs:
-            found.append(
-                Discrepancy(rev.platform_id, "reversal", rev.id, f"does not mirror {rev.reverses_id}")
-            )
-    return found
 
 
 # --- privacy (called by the privacy module) ---------------------------------------------------------
@@ -1247,6 +1025,10 @@ def verify(db: Session, *, platform_id: str | None = None) -> list[Discrepancy]:
 def export_data(db: Session, *, platform_id: str, owner_id: str) -> list[dict[str, Any]]:
     """The ledger accounts a user owns and every entry on them, with its transaction's code, rules,
     reason and cause (COMMON-PRIVACY-1). Amounts are integers in minor units."""
+    from sqlalchemy import select
+
+    from entremise.ledger.models import LedgerEntry, LedgerTransaction
+
     out: list[dict[str, Any]] = []
     for account in accounts_of(db, platform_id=platform_id, owner_id=owner_id):
         entries = db.execute(
@@ -1254,7 +1036,7 @@ def export_data(db: Session, *, platform_id: str, owner_id: str) -> list[dict[st
             .join(LedgerTransaction, LedgerTransaction.id == LedgerEntry.transaction_id)
             .where(LedgerEntry.platform_id == platform_id, LedgerEntry.account_id == account.id)
             .order_by(LedgerEntry.id)
-        ).tuples()
+        ).all()
         bal = balance(db, platform_id=platform_id, account_id=account.id)
         out.append(
             {
