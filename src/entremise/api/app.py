@@ -12,6 +12,7 @@ from fastapi import APIRouter, FastAPI
 
 from entremise import __version__
 from entremise.api import accounts, audit, health, platforms, problems, processes, terms
+from entremise.api import billing as billing_api
 from entremise.api.body_limit import BodyLimitMiddleware
 from entremise.api.idempotency import IdempotencyMiddleware
 from entremise.api.request_context import RequestContextMiddleware
@@ -25,6 +26,7 @@ ROUTERS: list[APIRouter] = [
     terms.router,
     audit.router,
     processes.router,
+    billing_api.router,
 ]
 
 

@@ -39,7 +39,8 @@ from entremise.kernel.errors import NotFound
 from entremise.notify.adapters import build_email, email_sender_for, sender_address, sms_sender_for
 from entremise.notify.domain import after_failure, message_id
 from entremise.notify.models import OutboxMessage
-from entremise.notify.ports import DeliveryError, EmailSender, SmsMessage, SmsSender
+from entremise.notify.outbox import attachments_of
+from entremise.notify.ports import Attachment, DeliveryError, EmailSender, SmsMessage, SmsSender
 from entremise.notify.render import RenderError, render
 from entremise.platforms import service as platforms
 from entremise.runtime import Runtime
@@ -61,6 +62,7 @@ class _Job:
     locale: str
     recipient: str
     payload: Any
+    attachments: tuple[Attachment, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -116,6 +118,7 @@ def _job(db: Session, row: OutboxMessage) -> _Job:
         locale=row.locale,
         recipient=row.recipient,
         payload=row.payload,
+        attachments=tuple(attachments_of(db, row.id)) if row.channel == "email" else (),
     )
 
 
@@ -137,6 +140,7 @@ def _attempt(job: _Job, *, mail_from: str, now: datetime, email: EmailSender, sm
                 mail_from=mail_from,
                 now=now,
                 sender_name=sender_name,
+                attachments=job.attachments,
             )
             send = partial(email.send, mail)
         else:

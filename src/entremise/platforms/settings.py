@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from entremise.billing.settings import BillingSettings
+
 ROLES = ("client", "provider", "org_admin", "org_user", "staff")
 AUDIENCES = ("client", "provider", "business")
 # the fields a registration may carry beyond e-mail and password
@@ -64,3 +66,4 @@ class PlatformSettings(BaseModel):
     retention_days: dict[str, int] = Field(
         default_factory=lambda: {"civil_identity": 5 * 365, "account": 365, "connection": 365}
     )
+    billing: BillingSettings = Field(default_factory=BillingSettings)

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from entremise.api import idempotency
+from entremise.billing import jobs as billing_jobs
 from entremise.booking import timers
 from entremise.notify.dispatch import deliver_due
 from entremise.runtime import Runtime
@@ -52,4 +53,6 @@ JOBS: list[tuple[str, Job]] = [
     ("timers", run_due_timers),
     ("outbox", deliver_due),
     ("idempotency-purge", purge_idempotency_keys),
+    ("billing-monthly-run", billing_jobs.monthly_runs),
+    ("billing-documents", billing_jobs.pending_documents),
 ]
