@@ -191,3 +191,15 @@ def test_the_documents_job_renders_invoices_issued_by_other_modules(runtime, clo
         assert documents.get_document(db, platform_id=p.id, invoice_id=v.id, kind="pdf") is not None
         assert len(messages_for(db, platform_id=p.id, template="billing.document_issued")) == 1
         assert (p.id, v.id) not in documents.without_documents(db, limit=1000)
+
+
+@pytest.mark.rule("KIDRIDE-INVOICE-1")
+def test_KIDRIDE_INVOICE_1_an_unfinished_run_is_retried_an_hour_later_not_every_round(runtime, december):
+    from datetime import timedelta
+
+    p = billing_platform(runtime, monthly_run=True)
+    item(runtime, p, customer(runtime, p), day=date(2026, 11, 5))  # a customer with no billing address
+    assert jobs.monthly_runs(runtime, december.now()) == 0
+    assert (p.id, "2026-11") not in {(pl.id, m) for pl, m in _due(runtime, december)}
+    december.advance(timedelta(minutes=61))
+    assert (p.id, "2026-11") in {(pl.id, m) for pl, m in _due(runtime, december)}

@@ -184,5 +184,6 @@ class BillingRun(Base):
     platform_id: Mapped[str] = mapped_column(String(36), ForeignKey("platforms.id"), primary_key=True)
     month: Mapped[str] = mapped_column(String(7), primary_key=True)
     started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    attempted_at: Mapped[datetime] = mapped_column(UTCDateTime())  # the last time it ran
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     invoices: Mapped[int] = mapped_column(Integer, default=0)

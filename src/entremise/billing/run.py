@@ -11,7 +11,7 @@ the end of the run's month that is still open).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import structlog
 from sqlalchemy import func, select
@@ -27,6 +27,7 @@ from entremise.platforms import service as platforms
 from entremise.platforms.service import PlatformView
 
 log = structlog.get_logger(__name__)
+RETRY_AFTER = timedelta(hours=1)  # an unfinished run (a customer not invoiceable) is retried hourly
 
 
 @dataclass
@@ -42,8 +43,10 @@ def _start(db: Session, platform_id: str, month: str, now: datetime) -> None:
     insert = postgresql.insert if db.get_bind().dialect.name == "postgresql" else sqlite.insert
     db.execute(
         insert(BillingRun)
-        .values(platform_id=platform_id, month=month, started_at=now, invoices=0)
-        .on_conflict_do_nothing(index_elements=[BillingRun.platform_id, BillingRun.month])
+        .values(platform_id=platform_id, month=month, started_at=now, attempted_at=now, invoices=0)
+        .on_conflict_do_update(
+            index_elements=[BillingRun.platform_id, BillingRun.month], set_={"attempted_at": now}
+        )
     )
 
 
@@ -113,8 +116,11 @@ def run_month(
             )
             or 0
         )
-        if not result.refused:
-            row.finished_at = row.finished_at or now
+        finishing = not result.refused and row.finished_at is None
+        if finishing:
+            row.finished_at = now
+        if not (result.issued or result.refused or finishing):
+            return result  # a repeated run that found nothing: nothing to tell the audit trail
         record(
             db,
             platform_id=platform.id,
@@ -135,7 +141,7 @@ def run_month(
 def due_runs(db: Session, *, now: datetime) -> list[tuple[PlatformView, str]]:
     """(platform, month) runs the worker should do now: platforms with `billing.monthly_run`, once
     their local day of the month reaches `billing.monthly_run_day`, for the previous month, until
-    that run has finished."""
+    that run has finished; an unfinished run is tried again an hour after its last attempt."""
     out: list[tuple[PlatformView, str]] = []
     for platform in platforms.list_platforms(db):
         settings = platform.settings.billing
@@ -145,6 +151,7 @@ def due_runs(db: Session, *, now: datetime) -> list[tuple[PlatformView, str]]:
         if today.day < settings.monthly_run_day:
             continue
         month = domain.previous_month(today)
-        if not is_finished(db, platform_id=platform.id, month=month):
+        row = db.get(BillingRun, (platform.id, month))
+        if row is None or (row.finished_at is None and row.attempted_at <= now - RETRY_AFTER):
             out.append((platform, month))
     return out

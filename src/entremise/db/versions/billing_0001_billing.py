@@ -217,6 +217,7 @@ def upgrade() -> None:
         sa.Column("platform_id", sa.String(36), nullable=False),
         sa.Column("month", sa.String(7), nullable=False),
         sa.Column("started_at", entremise.db.base.UTCDateTime(), nullable=False),
+        sa.Column("attempted_at", entremise.db.base.UTCDateTime(), nullable=False),
         sa.Column("finished_at", entremise.db.base.UTCDateTime(), nullable=True),
         sa.Column("invoices", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
