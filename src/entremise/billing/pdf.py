@@ -6,6 +6,8 @@ that the law words in French stay in French in both). Fonts are DejaVu, embedded
 
 from __future__ import annotations
 
+import logging
+import warnings
 from datetime import date
 from decimal import Decimal
 from functools import lru_cache
@@ -21,6 +23,18 @@ from entremise.billing.views import InvoiceView
 from entremise.kernel.money import Money
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
+# WeasyPrint, fontTools and factur-x log every step of every document at INFO: keep warnings only,
+# and drop the notice that fonts are subset with fontTools rather than the optional HarfBuzz-Subset
+for _name in ("weasyprint", "weasyprint.progress", "fontTools", "factur-x", "facturx"):
+    logging.getLogger(_name).setLevel(logging.WARNING)
+
+
+class _NoSubsetNotice(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "HarfBuzz-Subset" not in record.getMessage()
+
+
+logging.getLogger("weasyprint").addFilter(_NoSubsetNotice())
 BABEL_LOCALES = {"fr": "fr_FR", "en": "en_GB"}
 
 LABELS: dict[str, dict[str, str]] = {
@@ -164,5 +178,9 @@ def render(invoice: InvoiceView, credited: tuple[str, date] | None = None) -> by
     """PDF/A-3b bytes of the invoice (without the Factur-X XML: see `facturx.embed`)."""
     from weasyprint import HTML  # heavy import, only where a PDF is made
 
-    pdf: bytes = HTML(string=html(invoice, credited)).write_pdf(pdf_variant="pdf/a-3b")
+    with warnings.catch_warnings():
+        # without the optional HarfBuzz-Subset library WeasyPrint subsets fonts with fontTools and
+        # says so on stderr at every document; the PDF is the same, so the notice is not repeated
+        warnings.filterwarnings("ignore", message="HarfBuzz-Subset", category=DeprecationWarning)
+        pdf: bytes = HTML(string=html(invoice, credited)).write_pdf(pdf_variant="pdf/a-3b")
     return pdf
