@@ -484,3 +484,65 @@ def test_invoices_of_another_platform_are_not_found(runtime, bp):
             billing.get_invoice(db, platform_id=bp.id, invoice_id=v.id, customer_id=stranger)
         assert billing.list_invoices(db, platform_id=other.id) == []
     assert Decimal(v.lines[0].vat_rate) == 20
+
+
+def pdf_text(pdf: bytes) -> str:
+    import io
+
+    from pypdf import PdfReader
+
+    return " ".join(" ".join(page.extract_text().split()) for page in PdfReader(io.BytesIO(pdf)).pages)
+
+
+@pytest.mark.rule("LAW-INVOICE-1")
+@pytest.mark.rule("LAW-LATE-1")
+def test_LAW_INVOICE_1_the_printed_invoice_carries_every_mention(runtime, bp, clock):
+    c = customer(runtime, bp, BUSINESS)
+    v = invoice(
+        runtime,
+        bp,
+        c,
+        [item(runtime, bp, c, price="15.00", quantity="2"), item(runtime, bp, c, price="5.00", rate="0")],
+    )
+    printed = pdf_text(
+        documents.ensure_documents(
+            runtime.sessions, platform_id=bp.id, invoice_id=v.id, now=clock.now()
+        ).content
+    )
+    for words in (
+        "Facture FA-2026-000001",
+        "Date d'émission 23 novembre 2026",
+        "Date de la prestation 10 novembre 2026",
+        "Date d'échéance 23 décembre 2026",
+        "Trajets Sûrs, SAS",
+        "SIREN 732829320 — SIRET 73282932000074",
+        "N° TVA intracommunautaire FR44732829320",
+        "Acme Logistique SARL",
+        "SIREN 552100554",
+        "FR96552100554",
+        "Trajet école 2 15,00 20 % 30,00 €",
+        "Total HT 35,00 €",
+        "Total TVA 6,00 €",
+        "Net à payer 41,00 €",
+        "TVA non applicable, art. 293 B du CGI",
+        "paiement à 30 jours",
+        "Pas d'escompte pour paiement anticipé",
+        "au taux annuel de 8,1 %",
+        "indemnité forfaitaire pour frais de recouvrement de 40,00 €",
+        "au capital de 10 000,00 €",
+        "RCS Paris 732829320",
+    ):
+        assert words.replace("\u202f", " ") in printed.replace("\u202f", " ").replace("\xa0", " "), words
+
+
+def test_the_pdf_can_be_printed_in_english(runtime):
+    p = billing_platform(runtime, pdf_locale="en")
+    c = customer(runtime, p, CONSUMER)
+    v = invoice(runtime, p, c, [item(runtime, p, c)])
+    printed = pdf_text(
+        documents.ensure_documents(
+            runtime.sessions, platform_id=p.id, invoice_id=v.id, now=runtime.clock.now()
+        ).content
+    )
+    assert "Invoice FA-2026-000001" in printed and "Amount due €18.00" in printed
+    assert "23 November 2026" in printed and "penalties" not in printed  # a consumer: no penalty terms
