@@ -50,7 +50,8 @@ class Document:
 
 
 def file_name(invoice: InvoiceView, kind: str) -> str:
-    return "factur-x.xml" if kind == XML else f"{invoice.number}.pdf"
+    """`FA-2026-000042.pdf`, `FA-2026-000042.xml` (inside the PDF the XML is `factur-x.xml`)."""
+    return f"{invoice.number}.{kind}"
 
 
 def get_document(db: Session, *, platform_id: str, invoice_id: str, kind: str) -> Document | None:

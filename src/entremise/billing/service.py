@@ -90,7 +90,11 @@ def set_profile(
     for name in (*PARTY_FIELDS, "kind", "siren", "vat_number", "email"):
         setattr(row, name, clean.get(name) or None)
     row.updated_at = now
-    db.flush()
+    try:
+        with db.begin_nested():
+            db.flush()
+    except IntegrityError as exc:  # the same profile created at the same moment by another request
+        raise Conflict("the billing profile was just changed by another request; try again") from exc
     record(
         db,
         platform_id=platform.id,
