@@ -173,15 +173,15 @@ def _queue_email(db: Session, invoice: InvoiceView, content: bytes, now: datetim
     )
 
 
-def without_documents(db: Session, *, limit: int) -> list[tuple[str, str]]:
+def without_documents(db: Session, *, limit: int, platform_id: str | None = None) -> list[tuple[str, str]]:
     """(platform, invoice) of issued invoices whose PDF is not made yet, oldest first."""
-    rows = db.execute(
+    q = (
         select(Invoice.platform_id, Invoice.id)
         .outerjoin(
             InvoiceDocument, (InvoiceDocument.invoice_id == Invoice.id) & (InvoiceDocument.kind == PDF)
         )
         .where(InvoiceDocument.invoice_id.is_(None))
-        .order_by(Invoice.id)
-        .limit(limit)
     )
-    return [(r[0], r[1]) for r in rows]
+    if platform_id is not None:
+        q = q.where(Invoice.platform_id == platform_id)
+    return [(r[0], r[1]) for r in db.execute(q.order_by(Invoice.id).limit(limit))]

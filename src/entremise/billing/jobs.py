@@ -24,11 +24,12 @@ def monthly_runs(runtime: Runtime, now: datetime) -> int:
     return issued
 
 
-def pending_documents(runtime: Runtime, now: datetime) -> int:
+def pending_documents(runtime: Runtime, now: datetime, *, platform_id: str | None = None) -> int:
     """Render, store and e-mail the PDF of invoices issued without one yet (by other modules'
-    transactions, or after a crash); the number of documents made."""
+    transactions, or after a crash), the oldest first, `DOCUMENTS_BATCH` a round; the number of
+    documents made. `platform_id` restricts the round to one platform (operations, tests)."""
     with runtime.sessions() as db, db.begin():
-        pending = documents.without_documents(db, limit=DOCUMENTS_BATCH)
+        pending = documents.without_documents(db, limit=DOCUMENTS_BATCH, platform_id=platform_id)
     made = 0
     for platform_id, invoice_id in pending:
         try:
