@@ -37,7 +37,7 @@ def test_tick_runs_the_due_timers_once_and_prints_counts(runtime, platform, cloc
         view = service.start(db, platform.id, TRIP.name, ProcessActor("client", "c1"), data, clock.now())
     result = CliRunner().invoke(app, ["tick"], env=cli_env)
     assert result.exit_code == 0, result.output
-    lines = dict(line.split(": ") for line in result.output.strip().splitlines())
+    lines = dict(line.split(": ") for line in result.stdout.strip().splitlines())  # logs go to stderr
     assert int(lines["timers"]) >= 1
     with runtime.sessions() as db, db.begin():
         assert service.get_instance(db, platform.id, view.id).state == "expired"

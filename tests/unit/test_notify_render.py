@@ -95,9 +95,32 @@ EMAIL_TEMPLATES = {
         "total": "80.00 EUR",
         "auto_accept_at": "2026-12-08T10:00:00+00:00",
     },
+    "billing.document_issued": {
+        "platform_name": "Covoit Est",
+        "seller_name": "Covoit Est SAS",
+        "customer_name": "Ada Martin",
+        "kind": "invoice",
+        "number": "FA-2026-000042",
+        "issue_date": "2026-12-01",
+        "due_date": "2026-12-31",
+        "gross": "41,00\u00a0€",
+        "einvoice": True,
+    },
 }
 # words each locale's version must contain, beyond the payload values
 EXPECTED = {
+    ("billing.document_issued", "fr"): [
+        "Bonjour Ada Martin",
+        "facture FA-2026-000042",
+        "31 décembre 2026",
+        "Factur-X",
+    ],
+    ("billing.document_issued", "en"): [
+        "Hello Ada Martin",
+        "invoice FA-2026-000042",
+        "31 December 2026",
+        "Factur-X",
+    ],
     ("accounts.password_reset", "fr"): ["Bonjour", "mot de passe", "30 minutes"],
     ("accounts.password_reset", "en"): ["Hello", "password", "30 minutes"],
     ("accounts.password_changed", "fr"): ["mot de passe", "modifié"],

@@ -12,6 +12,7 @@ from fastapi import APIRouter, FastAPI
 
 from entremise import __version__
 from entremise.api import accounts, audit, health, platforms, problems, processes, terms
+from entremise.api import billing as billing_api
 from entremise.api import claims as claims_api
 from entremise.api import files as files_api
 from entremise.api import growth as growth_api
@@ -38,6 +39,7 @@ ROUTERS: list[APIRouter] = [
     growth_api.router,
     growth_api.public_router,
     claims_api.router,
+    billing_api.router,
 ]
 
 

@@ -16,6 +16,7 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 platform_app = typer.Typer(help="Platforms hosted by this deployment.", no_args_is_help=True)
 user_app = typer.Typer(help="Users.", no_args_is_help=True)
 ledger_app = typer.Typer(help="The money ledger.", no_args_is_help=True)
+billing_app = typer.Typer(help="Invoices and credit notes.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(platform_app, name="platform")
 app.add_typer(user_app, name="user")
@@ -23,6 +24,7 @@ app.add_typer(ledger_app, name="ledger")
 privacy_app = typer.Typer(help="Personal data: the retention purge.", no_args_is_help=True)
 app.add_typer(privacy_app, name="privacy")
 app.add_typer(claims_app, name="claims")
+app.add_typer(billing_app, name="billing")
 
 
 @app.callback()
@@ -287,6 +289,57 @@ def ledger_crash_test(
             raise typer.Exit(2) from None
     typer.echo(report.summary())
     if not report.ok:
+        raise typer.Exit(1)
+
+
+@billing_app.command("run")
+def billing_run(
+    month: str = typer.Option(..., "--month", help="the month to invoice, YYYY-MM (it must be over)"),
+    platform: str | None = typer.Option(
+        None, help="the slug of one platform (default: every platform whose billing.monthly_run is on)"
+    ),
+) -> None:
+    """Issue and e-mail one invoice per customer for the month's open billable items (KIDRIDE-INVOICE-1).
+
+    Safe to repeat: items already invoiced are never invoiced again. Exits 1 when some customer
+    could not be invoiced (each is printed with the reason), 2 for an unknown platform or month."""
+    from entremise.billing import run
+    from entremise.kernel.errors import InvalidInput, NotFound
+    from entremise.platforms import service as platforms
+
+    runtime = build_runtime()
+    now = runtime.clock.now()
+    with runtime.sessions() as db, db.begin():
+        try:
+            chosen = (
+                [platforms.get_by_slug(db, platform)]
+                if platform
+                else [p for p in platforms.list_platforms(db) if p.settings.billing.monthly_run]
+            )
+        except NotFound as exc:
+            typer.echo(exc.detail, err=True)
+            raise typer.Exit(2) from None
+    failed = False
+    for p in chosen:
+        try:
+            result = run.run_month(runtime.sessions, platform=p, month=month, now=now)
+        except InvalidInput as exc:
+            typer.echo(f"refused: {exc.detail}", err=True)
+            raise typer.Exit(2) from None
+        typer.echo(
+            f"{p.slug} {month}: {len(result.issued)} invoices issued"
+            + (f" ({', '.join(result.issued)})" if result.issued else "")
+        )
+        for customer_id, why in result.refused:
+            typer.echo(f"{p.slug} {month}: customer {customer_id} not invoiced: {why}", err=True)
+        for number, why in result.documents_failed:
+            typer.echo(
+                f"{p.slug} {month}: {number} issued, its PDF failed (retried by the worker): {why}", err=True
+            )
+        failed = failed or bool(result.refused)
+    if not chosen:
+        typer.echo("no platform has billing.monthly_run on; name one with --platform")
+    if failed:
         raise typer.Exit(1)
 
 

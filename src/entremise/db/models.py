@@ -5,6 +5,7 @@ from __future__ import annotations
 from entremise.accounts import models as _accounts  # noqa: F401
 from entremise.api import models as _api  # noqa: F401
 from entremise.audit import models as _audit  # noqa: F401
+from entremise.billing import models as _billing  # noqa: F401
 from entremise.booking import models as _booking  # noqa: F401
 from entremise.claims import models as _claims  # noqa: F401
 from entremise.counters import models as _counters  # noqa: F401

@@ -11,6 +11,7 @@ import os
 import re
 import smtplib
 import ssl
+from collections.abc import Sequence
 from datetime import datetime
 from email.headerregistry import Address, HeaderRegistry, UnstructuredHeader
 from email.message import EmailMessage
@@ -22,7 +23,7 @@ import structlog
 
 from entremise.config import Settings
 from entremise.notify.domain import message_id
-from entremise.notify.ports import DeliveryError, EmailSender, SmsMessage, SmsSender
+from entremise.notify.ports import Attachment, DeliveryError, EmailSender, SmsMessage, SmsSender
 from entremise.notify.render import Rendered
 
 log = structlog.get_logger(__name__)
@@ -66,8 +67,10 @@ def build_email(
     now: datetime,
     sender_name: str | None = None,
     list_unsubscribe: str | None = None,
+    attachments: Sequence[Attachment] = (),
 ) -> EmailMessage:
-    """The MIME message: text only, or multipart/alternative text + HTML when the template has HTML.
+    """The MIME message: text only, or multipart/alternative text + HTML when the template has HTML;
+    with attachments, multipart/mixed of that body and each file (base64).
 
     The From address is `mail_from`'s; its display name is the platform's (`sender_name`) when given.
     The Message-ID comes from the outbox row, so every attempt of one message carries the same one.
@@ -103,6 +106,9 @@ def build_email(
     msg.set_content(rendered.text)
     if rendered.html is not None:
         msg.add_alternative(rendered.html, subtype="html")
+    for a in attachments:
+        maintype, _, subtype = a.content_type.partition("/")
+        msg.add_attachment(a.content, maintype=maintype, subtype=subtype, filename=a.filename)
     msg["Content-Language"] = rendered.locale  # after the body: set_content drops Content-* headers
     return msg
 

@@ -46,7 +46,8 @@ from entremise.kernel.errors import NotFound
 from entremise.notify.adapters import build_email, email_sender_for, sender_address, sms_sender_for
 from entremise.notify.domain import after_failure, message_id
 from entremise.notify.models import OutboxMessage
-from entremise.notify.ports import DeliveryError, EmailSender, SmsMessage, SmsSender
+from entremise.notify.outbox import attachments_of
+from entremise.notify.ports import Attachment, DeliveryError, EmailSender, SmsMessage, SmsSender
 from entremise.notify.render import RenderError, render
 from entremise.platforms import service as platforms
 from entremise.runtime import Runtime
@@ -69,6 +70,7 @@ class _Job:
     recipient: str
     payload: Any
     category: str = "transactional"
+    attachments: tuple[Attachment, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -164,6 +166,7 @@ def _job(db: Session, row: OutboxMessage) -> _Job:
         recipient=row.recipient,
         payload=row.payload,
         category=row.category,
+        attachments=tuple(attachments_of(db, row.id)) if row.channel == "email" else (),
     )
 
 
@@ -189,6 +192,7 @@ def _attempt(job: _Job, *, mail_from: str, now: datetime, email: EmailSender, sm
                 now=now,
                 sender_name=sender_name,
                 list_unsubscribe=unsubscribe if job.category == "marketing" else None,
+                attachments=job.attachments,
             )
             send = partial(email.send, mail)
         else:

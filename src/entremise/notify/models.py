@@ -3,7 +3,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from entremise.db.base import Base, UTCDateTime
@@ -41,3 +51,20 @@ class OutboxMessage(Base):
         Index("ix_outbox_user", "platform_id", "user_id"),
         UniqueConstraint("platform_id", "dedupe_key", name="uq_outbox_dedupe"),
     )
+
+
+class OutboxAttachment(Base):
+    """A file sent with an e-mail of the outbox (an invoice's PDF), kept with its message."""
+
+    __tablename__ = "outbox_attachments"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    message_id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), ForeignKey("outbox_messages.id")
+    )
+    position: Mapped[int] = mapped_column(Integer)
+    filename: Mapped[str] = mapped_column(String(200))
+    content_type: Mapped[str] = mapped_column(String(100))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+
+    __table_args__ = (Index("ix_outbox_attachments_message", "message_id", "position"),)

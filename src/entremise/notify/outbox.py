@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -9,7 +10,8 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from entremise.notify.models import OutboxMessage
+from entremise.notify.models import OutboxAttachment, OutboxMessage
+from entremise.notify.ports import Attachment
 
 CHANNELS = ("email", "sms")
 # transactional: password resets, invoices, notices... always sent. marketing: promotional messages,
@@ -17,6 +19,23 @@ CHANNELS = ("email", "sms")
 # (payload key `unsubscribe_url`); see docs/privacy.md.
 CATEGORIES = ("transactional", "marketing")
 FINISHED = ("sent", "dead", "suppressed")
+MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024  # all attachments of one e-mail together
+_FILENAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
+_CONTENT_TYPE = re.compile(r"^[a-z]+/[a-z0-9.+-]+$")
+
+
+def _check_attachments(channel: str, attachments: Sequence[Attachment]) -> None:
+    if attachments and channel != "email":
+        raise ValueError("only e-mails carry attachments")
+    if sum(len(a.content) for a in attachments) > MAX_ATTACHMENT_BYTES:
+        raise ValueError(f"attachments are at most {MAX_ATTACHMENT_BYTES} bytes in all")
+    for a in attachments:
+        if not _FILENAME.match(a.filename):
+            raise ValueError(f"attachment file name {a.filename!r}: letters, digits, dot, dash, underscore")
+        if not _CONTENT_TYPE.match(a.content_type):
+            raise ValueError(f"attachment content type {a.content_type!r} is not a MIME type")
+        if not isinstance(a.content, bytes) or not a.content:
+            raise ValueError(f"attachment {a.filename!r} has no content")
 
 
 def enqueue(
@@ -32,17 +51,20 @@ def enqueue(
     user_id: str | None = None,
     dedupe_key: str | None = None,
     category: str = "transactional",
+    attachments: Sequence[Attachment] = (),
 ) -> OutboxMessage:
     """Add a message to the outbox. With `dedupe_key`, queuing the same key twice keeps the first.
 
     Marketing messages are queued by `entremise.privacy.service.enqueue_marketing`, which checks
-    consent and adds the unsubscribe link; a marketing message needs a `user_id`."""
+    consent and adds the unsubscribe link; a marketing message needs a `user_id`.
+    `attachments` (e-mail only, 10 MiB in all) are stored with the message and sent with it."""
     if channel not in CHANNELS:
         raise ValueError(f"unknown channel {channel!r}")
     if category not in CATEGORIES:
         raise ValueError(f"unknown category {category!r}")
     if category == "marketing" and (user_id is None or not isinstance(payload.get("unsubscribe_url"), str)):
         raise ValueError("a marketing message needs a user_id and an unsubscribe_url in its payload")
+    _check_attachments(channel, attachments)
     if dedupe_key is not None:
         existing = db.scalar(
             select(OutboxMessage).where(
@@ -68,7 +90,29 @@ def enqueue(
     )
     db.add(message)
     db.flush()
+    for position, a in enumerate(attachments):
+        db.add(
+            OutboxAttachment(
+                message_id=message.id,
+                position=position,
+                filename=a.filename,
+                content_type=a.content_type,
+                content=a.content,
+            )
+        )
+    if attachments:
+        db.flush()
     return message
+
+
+def attachments_of(db: Session, message_id: int) -> list[Attachment]:
+    """The files of one message, in the order they were given."""
+    rows = db.scalars(
+        select(OutboxAttachment)
+        .where(OutboxAttachment.message_id == message_id)
+        .order_by(OutboxAttachment.position)
+    )
+    return [Attachment(r.filename, r.content_type, bytes(r.content)) for r in rows]
 
 
 def messages_for(

@@ -19,6 +19,15 @@ class DeliveryError(Exception):
         self.permanent = permanent
 
 
+@dataclass(frozen=True)
+class Attachment:
+    """A file sent with an e-mail: its name as the recipient sees it, its MIME type and its bytes."""
+
+    filename: str
+    content_type: str  # "application/pdf"
+    content: bytes
+
+
 class EmailSender(Protocol):
     def send(self, message: EmailMessage) -> None:
         """Hand `message` over for delivery; raise DeliveryError (or OSError) when that fails."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from entremise.billing.settings import BillingSettings
 from entremise.claims.settings import ClaimsSettings
 from entremise.growth.settings import GrowthSettings
 from entremise.orders.settings import OrdersSettings
@@ -76,3 +77,4 @@ class PlatformSettings(BaseModel):
     growth: GrowthSettings = Field(default_factory=GrowthSettings)
     # kinds of claims, mediation (docs/claims.md)
     claims: ClaimsSettings = Field(default_factory=ClaimsSettings)
+    billing: BillingSettings = Field(default_factory=BillingSettings)

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from entremise.api import idempotency
+from entremise.billing import jobs as billing_jobs
 from entremise.booking import timers
 from entremise.claims import deadlines as _claim_deadlines  # noqa: F401 (registers the claim-deadline process)
 from entremise.notify.dispatch import deliver_due
@@ -57,4 +58,6 @@ JOBS: list[tuple[str, Job]] = [
     ("outbox", deliver_due),
     ("idempotency-purge", purge_idempotency_keys),
     ("privacy-purge", purge_personal_data),
+    ("billing-monthly-run", billing_jobs.monthly_runs),
+    ("billing-documents", billing_jobs.pending_documents),
 ]
