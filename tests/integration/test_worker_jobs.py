@@ -10,7 +10,9 @@ from entremise.notify.models import OutboxMessage
 from entremise.worker.runner import run_once
 
 
-def test_one_worker_round_delivers_queued_mail_to_the_mailbox(runtime, platform):
+def test_worker_rounds_deliver_queued_mail_to_the_mailbox(runtime, platform):
+    """The database is shared by the tests of one worker process, so other tests may have left
+    mail pending before ours: rounds run (oldest first) until the backlog is drained."""
     with runtime.sessions() as db, db.begin():
         msg = outbox.enqueue(
             db,
@@ -23,6 +25,9 @@ def test_one_worker_round_delivers_queued_mail_to_the_mailbox(runtime, platform)
         )
         msg_id = msg.id
     counts = run_once(runtime)
+    for _round in range(50):
+        if run_once(runtime)["outbox"] == 0:
+            break
     assert {
         "timers",
         "outbox",

@@ -1,0 +1,1 @@
+"""Payments: the payment provider port, the sandbox provider, pay-ins, refunds, chargebacks."""
