@@ -11,6 +11,7 @@ from money_helpers import balance
 
 from entremise.ledger.domain import AccountType
 from entremise.payments import sandbox
+from entremise.platforms import service as platforms
 from entremise.platforms.service import PlatformView
 from entremise.runtime import Runtime
 
@@ -55,9 +56,20 @@ def staff_headers(client, runtime: Runtime, platform: PlatformView) -> dict[str,
     return auth(staff_token(client, runtime, platform))
 
 
-def deliver(runtime: Runtime, client, **kwargs) -> int:  # type: ignore[no-untyped-def]
-    """Run the sandbox's webhook job now, delivering through the real app."""
-    return sandbox.deliver_due(runtime, runtime.clock.now(), http=client, **kwargs)
+def deliver(runtime: Runtime, client, platform: PlatformView | None = None, **kwargs) -> int:  # type: ignore[no-untyped-def]
+    """Run the sandbox's webhook job now, delivering through the real app (the due webhooks of
+    `platform` only, when given: tests share one database)."""
+    return sandbox.deliver_due(
+        runtime, runtime.clock.now(), http=client, platform_id=platform.id if platform else None, **kwargs
+    )
+
+
+def platform_with(runtime: Runtime, payments: dict) -> PlatformView:  # type: ignore[type-arg]
+    with runtime.sessions() as db, db.begin():
+        slug = f"pay-{uuid.uuid4().hex[:12]}"
+        return platforms.create_platform(
+            db, slug=slug, name=slug, now=runtime.clock.now(), settings={"payments": payments}
+        )
 
 
 def advance(runtime: Runtime, **delta: float) -> None:

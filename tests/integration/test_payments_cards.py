@@ -17,19 +17,19 @@ def test_a_card_that_succeeds_credits_the_client_only_once_the_webhook_confirms(
     assert p["fingerprint"].startswith("sbxcard_")
     # nothing is posted before the provider confirms
     assert payer.credit(runtime) == 0
-    assert deliver(runtime, client) == 1
+    assert deliver(runtime, client, platform) == 1
     p = payer.payment(p["id"])
     assert p["status"] == "succeeded" and p["captured"] == 2500 and p["refundable"] == 2500
     assert payer.credit(runtime) == 2500
     assert clearing(runtime, platform) == -2500  # the provider holds the money for the platform
-    assert deliver(runtime, client) == 0  # nothing more is due
+    assert deliver(runtime, client, platform) == 0  # nothing more is due
 
 
 def test_a_declined_card_fails_and_posts_nothing(runtime, platform, client):
     payer = Payer(client, platform)
     p = payer.pay(testdata.CARD_DECLINED).json()
     assert p["status"] == "pending"
-    assert deliver(runtime, client) == 1
+    assert deliver(runtime, client, platform) == 1
     p = payer.payment(p["id"])
     assert p["status"] == "failed" and p["failure_reason"] == "card_declined"
     assert payer.credit(runtime) == 0
@@ -38,7 +38,7 @@ def test_a_declined_card_fails_and_posts_nothing(runtime, platform, client):
 def test_an_unknown_card_number_is_declined(runtime, platform, client):
     payer = Payer(client, platform)
     p = payer.pay("5555 5555 5555 4444").json()
-    deliver(runtime, client)
+    deliver(runtime, client, platform)
     assert payer.payment(p["id"])["failure_reason"] == "unknown_test_card"
 
 
@@ -48,11 +48,11 @@ def test_3ds_approved_on_the_sandbox_page_then_succeeds(runtime, platform, clien
     assert p["status"] == "action_required"
     page = client.get(p["redirect_url"])
     assert page.status_code == 200 and "40.00 EUR" in page.text and 'id="approve"' in page.text
-    assert deliver(runtime, client) == 0  # no outcome before the payer answers
+    assert deliver(runtime, client, platform) == 0  # no outcome before the payer answers
     r = client.post(p["redirect_url"], data={"decision": "approve"}, follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"] == RETURN_URL
     assert payer.credit(runtime) == 0
-    assert deliver(runtime, client) == 1
+    assert deliver(runtime, client, platform) == 1
     assert payer.payment(p["id"])["status"] == "succeeded"
     assert payer.credit(runtime) == 4000
     # the page cannot be answered twice
@@ -64,7 +64,7 @@ def test_3ds_failed_by_the_payer_fails_the_payment(runtime, platform, client):
     payer = Payer(client, platform)
     p = payer.pay(testdata.CARD_3DS).json()
     client.post(p["redirect_url"], data={"decision": "fail"}, follow_redirects=False)
-    deliver(runtime, client)
+    deliver(runtime, client, platform)
     p = payer.payment(p["id"])
     assert p["status"] == "failed" and p["failure_reason"] == "3ds_failed"
     assert payer.credit(runtime) == 0
@@ -75,7 +75,7 @@ def test_a_card_whose_3ds_always_fails(runtime, platform, client):
     p = payer.pay(testdata.CARD_3DS_FAILS).json()
     assert p["status"] == "action_required"
     client.post(p["redirect_url"], data={"decision": "approve"}, follow_redirects=False)
-    deliver(runtime, client)
+    deliver(runtime, client, platform)
     assert payer.payment(p["id"])["failure_reason"] == "3ds_failed"
     assert payer.credit(runtime) == 0
 
@@ -91,7 +91,7 @@ def test_a_retried_payin_with_the_same_key_returns_the_first_payment(runtime, pl
     again = payer.pay(testdata.CARD_SUCCEEDS, 1000, headers=headers).json()
     assert again["id"] == first["id"]
     assert payer.pay(testdata.CARD_SUCCEEDS, 1500, headers=headers).status_code in (409, 422)
-    deliver(runtime, client)
+    deliver(runtime, client, platform)
     assert payer.credit(runtime) == 1000
 
 
@@ -126,4 +126,4 @@ def test_bad_input_is_refused_and_creates_nothing(runtime, platform, client):
     )
     assert r.status_code == 422 and "Idempotency-Key" in r.text
     assert client.get(url(platform, "/me/payments"), headers=payer.headers).json()["items"] == []
-    assert deliver(runtime, client) == 0
+    assert deliver(runtime, client, platform) == 0

@@ -34,6 +34,7 @@ from entremise.payments import card_refunds as _card_refunds  # noqa: F401 - reg
 from entremise.payments import sandbox, service, webhooks
 from entremise.payments.models import SandboxOperation
 from entremise.payments.port import CardDetails
+from entremise.payments.providers import adapter_names
 from entremise.payments.purposes import CLIENT_CREDIT
 from entremise.payments.service import ChargebackView, MandateView, PaymentView, RefundView
 from entremise.terms.guard import TermsAccepted
@@ -516,6 +517,8 @@ ProviderName = Annotated[str, Path(min_length=2, max_length=40, pattern=r"^[a-z]
 async def receive_webhook(request: Request, provider: ProviderName, runtime: RuntimeDep) -> WebhookOut:
     """Signed with `Entremise-Signature` (HMAC-SHA256 over the timestamp and the raw body). Forged,
     stale or replayed: 400, and the attempt is logged. A duplicate event: 200, no change."""
+    if provider not in adapter_names():
+        raise NotFound(f"no payment provider {provider!r} on this deployment")
     body = await request.body()
     headers = dict(request.headers)
 

@@ -632,7 +632,7 @@ def operation(db: Session, ref: str) -> SandboxOperation | None:
 
 
 def _claim(
-    runtime: Runtime, now: datetime, limit: int, only: Sequence[str] | None
+    runtime: Runtime, now: datetime, limit: int, only: Sequence[str] | None, platform_id: str | None
 ) -> list[tuple[str, bytes, str]]:
     """Lease due events; (event id, body, signature header) for each one claimed."""
     claimed: list[tuple[str, bytes, str]] = []
@@ -641,6 +641,8 @@ def _claim(
             SandboxEvent.delivered_at.is_(None),
             or_(SandboxEvent.locked_until.is_(None), SandboxEvent.locked_until < now),
         )
+        if platform_id is not None:
+            query = query.where(SandboxEvent.platform_id == platform_id)
         if only is not None:
             query = query.where(SandboxEvent.id.in_(list(only)))
         else:
@@ -674,16 +676,18 @@ def deliver_due(
     *,
     http: httpx.Client | None = None,
     only: Sequence[str] | None = None,
+    platform_id: str | None = None,
     limit: int = 100,
 ) -> int:
-    """Send the due webhooks (or exactly `only`, in that order); the number delivered with a 2xx.
+    """Send the due webhooks (or exactly `only`, in that order; of one platform when given); the
+    number delivered with a 2xx.
 
     `http` is the client the deliveries go through: by default one to the engine's own base URL
     (`ENTREMISE_BASE_URL`); tests pass the real app's TestClient."""
     client = http or httpx.Client(base_url=runtime.settings.base_url, timeout=10)
     delivered = 0
     try:
-        for event_id, body, header in _claim(runtime, now, limit, only):
+        for event_id, body, header in _claim(runtime, now, limit, only, platform_id):
             status: int | None = None
             error: str | None = None
             try:
