@@ -18,7 +18,7 @@ PATH = sandbox.WEBHOOK_PATH
 def _pending_event(runtime, platform, provider_ref):
     with runtime.sessions() as db, db.begin():
         events = sandbox.events_of(db, platform_id=platform.id, provider_ref=provider_ref)
-        event = [e for e in events if e.delivered_at is None][0]
+        event = next(e for e in events if e.delivered_at is None)
         body = sandbox.event_body(event, 1)
         secret = sandbox.webhook_secret(db, platform.id, runtime.clock.now())
         return event.id, body, secret
@@ -121,9 +121,9 @@ def test_out_of_order_events_never_move_a_payment_backwards(runtime, platform, c
     payer = Payer(client, platform)
     p = payer.pay(testdata.CARD_SUCCEEDS, 5000, path="/me/preauthorizations").json()
     with runtime.sessions() as db, db.begin():
-        authorised = [
+        authorised = next(
             e for e in sandbox.events_of(db, platform_id=platform.id) if e.type == "preauth.succeeded"
-        ][0]
+        )
         authorised_id = authorised.id
     # the 'authorised' webhook is held back; the capture is asked directly at the sandbox
     with runtime.sessions() as db, db.begin():
