@@ -16,8 +16,10 @@ from entremise.api import billing as billing_api
 from entremise.api import claims as claims_api
 from entremise.api import files as files_api
 from entremise.api import growth as growth_api
+from entremise.api import moderation as moderation_api
 from entremise.api import orders as orders_api
 from entremise.api import privacy as privacy_api
+from entremise.api import sanctions as sanctions_api
 from entremise.api import scheduling as scheduling_api
 from entremise.api.body_limit import BodyLimitMiddleware
 from entremise.api.idempotency import IdempotencyMiddleware
@@ -40,6 +42,8 @@ ROUTERS: list[APIRouter] = [
     growth_api.public_router,
     claims_api.router,
     billing_api.router,
+    moderation_api.router,
+    sanctions_api.router,
 ]
 
 
