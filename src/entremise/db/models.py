@@ -17,6 +17,7 @@ from entremise.notify import models as _notify  # noqa: F401
 from entremise.orders import models as _orders  # noqa: F401
 from entremise.platforms import models as _platforms  # noqa: F401
 from entremise.privacy import models as _privacy  # noqa: F401
+from entremise.reviews import models as _reviews  # noqa: F401
 from entremise.scheduling import models as _scheduling  # noqa: F401
 from entremise.terms import models as _terms  # noqa: F401
 

@@ -13,6 +13,7 @@ from entremise.claims.settings import ClaimsSettings
 from entremise.growth.settings import GrowthSettings
 from entremise.orders.settings import OrdersSettings
 from entremise.privacy.settings import PrivacySettings
+from entremise.reviews.settings import ReviewsSettings
 from entremise.scheduling.settings import SchedulingSettings
 
 ROLES = ("client", "provider", "org_admin", "org_user", "staff")
@@ -78,3 +79,5 @@ class PlatformSettings(BaseModel):
     # kinds of claims, mediation (docs/claims.md)
     claims: ClaimsSettings = Field(default_factory=ClaimsSettings)
     billing: BillingSettings = Field(default_factory=BillingSettings)
+    # reviews: text, windows, double-blind, the pre-moderation filter (docs/reviews.md)
+    reviews: ReviewsSettings = Field(default_factory=ReviewsSettings)

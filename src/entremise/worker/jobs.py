@@ -19,6 +19,7 @@ from entremise.claims import deadlines as _claim_deadlines  # noqa: F401 (regist
 from entremise.notify.dispatch import deliver_due
 from entremise.orders import service as _djob_orders  # noqa: F401 - registers the djob process and its file purposes
 from entremise.privacy.retention import purge_due as purge_personal_data
+from entremise.reviews import jobs as reviews_jobs
 from entremise.runtime import Runtime
 from entremise.scheduling import process as _appointment_process  # noqa: F401 - its timers run here
 
@@ -60,4 +61,5 @@ JOBS: list[tuple[str, Job]] = [
     ("privacy-purge", purge_personal_data),
     ("billing-monthly-run", billing_jobs.monthly_runs),
     ("billing-documents", billing_jobs.pending_documents),
+    ("reviews-blind-release", reviews_jobs.release_blind_reviews),
 ]
