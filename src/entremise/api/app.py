@@ -15,6 +15,7 @@ from entremise.api import accounts, audit, health, platforms, problems, processe
 from entremise.api import billing as billing_api
 from entremise.api import claims as claims_api
 from entremise.api import files as files_api
+from entremise.api import fraud as fraud_api
 from entremise.api import growth as growth_api
 from entremise.api import orders as orders_api
 from entremise.api import privacy as privacy_api
@@ -42,6 +43,7 @@ ROUTERS: list[APIRouter] = [
     claims_api.router,
     billing_api.router,
     reviews_api.router,
+    fraud_api.router,
 ]
 
 

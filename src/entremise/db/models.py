@@ -11,6 +11,7 @@ from entremise.claims import models as _claims  # noqa: F401
 from entremise.counters import models as _counters  # noqa: F401
 from entremise.db.base import Base
 from entremise.files import models as _files  # noqa: F401
+from entremise.fraud import models as _fraud  # noqa: F401
 from entremise.growth import models as _growth  # noqa: F401
 from entremise.ledger import models as _ledger  # noqa: F401
 from entremise.notify import models as _notify  # noqa: F401

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from entremise.billing.settings import BillingSettings
 from entremise.claims.settings import ClaimsSettings
+from entremise.fraud.settings import FraudSettings
 from entremise.growth.settings import GrowthSettings
 from entremise.orders.settings import OrdersSettings
 from entremise.privacy.settings import PrivacySettings
@@ -81,3 +82,5 @@ class PlatformSettings(BaseModel):
     billing: BillingSettings = Field(default_factory=BillingSettings)
     # reviews: text, windows, double-blind, the pre-moderation filter (docs/reviews.md)
     reviews: ReviewsSettings = Field(default_factory=ReviewsSettings)
+    # fraud signals: thresholds and linking identifiers (docs/fraud.md)
+    fraud: FraudSettings = Field(default_factory=FraudSettings)
