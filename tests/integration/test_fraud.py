@@ -300,3 +300,29 @@ def test_the_privacy_export_shows_fraud_data_without_identifier_values(client, r
     assert sorted(i["kind"] for i in data["identifiers"]) == ["device", "phone"]
     assert all(set(i) == {"kind", "first_seen", "last_seen"} for i in data["identifiers"])
     assert "phone-x" not in str(data) and "+33698765432" not in str(data)
+
+
+def test_COMMON_ACCOUNT_1_signals_about_one_account_raised_at_once_land_in_one_case(runtime, platform):
+    from test_ledger_concurrency import race
+
+    now = runtime.clock.now()
+    with runtime.sessions() as db, db.begin():
+        fraud.note_identifier(
+            db, platform=platform, user_id="hub", kind="phone", value="+33600000001", source="t", now=now
+        )
+        fraud.note_identifier(
+            db, platform=platform, user_id="hub", kind="device", value="dev-hub", source="t", now=now
+        )
+
+    def share(i: int) -> list[str]:
+        with runtime.sessions() as db, db.begin():
+            kind, value = (("phone", "+33600000001"), ("device", "dev-hub"))[i % 2]
+            return fraud.note_identifier(
+                db, platform=platform, user_id=f"other-{i}", kind=kind, value=value, source="t", now=now
+            )
+
+    outcomes = race(4, share)
+    assert all(isinstance(o, list) for o in outcomes), outcomes
+    with runtime.sessions() as db:
+        (only,) = fraud.list_cases(db, platform_id=platform.id, status="open", after_id=None, limit=10)
+        assert "hub" in only.user_ids and {f"other-{i}" for i in range(4)} <= set(only.user_ids)

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from entremise.accounts import service as accounts
 from entremise.audit.service import Actor, record
+from entremise.counters import service as counters
 from entremise.fraud import domain
 from entremise.fraud.domain import Signal
 from entremise.fraud.models import (
@@ -92,6 +93,16 @@ def _view(db: Session, c: FraudCase, *, with_signals: bool = True) -> CaseView:
 def raise_signal(db: Session, *, platform_id: str, signal: Signal, source: str, now: datetime) -> str | None:
     """Add the signal to the open case of one of its accounts, or open a case; the case id, or None
     when the same signal (same key) was raised before."""
+    if db.scalar(
+        select(FraudCaseSignal.id).where(
+            FraudCaseSignal.platform_id == platform_id, FraudCaseSignal.key == signal.key
+        )
+    ):
+        return None
+    # one writer at a time assigns signals to a platform's cases (the counter row's lock, held to the
+    # end of the transaction on PostgreSQL; SQLite's BEGIN IMMEDIATE serializes writers already), so
+    # two signals about one account raised at the same instant land in one case
+    counters.next_value(db, platform_id, "fraud.case_assignments")
     if db.scalar(
         select(FraudCaseSignal.id).where(
             FraudCaseSignal.platform_id == platform_id, FraudCaseSignal.key == signal.key
