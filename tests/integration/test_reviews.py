@@ -12,6 +12,7 @@ from reviews_helpers import completed_djob, deal, finish_djob, fresh_token, make
 from sqlalchemy import select
 
 from entremise.audit.models import AuditEntry
+from entremise.notify.models import OutboxMessage
 from entremise.reviews import jobs
 from entremise.reviews import service as reviews
 from entremise.reviews.models import Review
@@ -379,6 +380,18 @@ def test_COMMON_MODERATION_1_a_flagged_review_is_held_for_a_person_and_disclosed
     )
     assert r.json()["status"] == "removed"
     assert listing(client, platform, "user", provider_id)["aggregate"]["count"] == 0
+    # the author was told of the hold and of each decision (LAW-DSA-17: reasons, grounds, redress)
+    with runtime.sessions() as db:
+        sent = list(
+            db.scalars(
+                select(OutboxMessage).where(
+                    OutboxMessage.platform_id == platform.id, OutboxMessage.user_id == client_id
+                )
+            )
+        )
+    assert sorted(m.template for m in sent) == ["reviews.decided", "reviews.decided", "reviews.held"]
+    removal = next(m for m in sent if m.payload.get("action") == "remove")
+    assert removal.payload["reason"] == "Insulte (CGU)." and removal.payload["automated"] is True
     r = client.post(
         url(platform, f"/staff/reviews/{held['id']}/decision"),
         json={"action": "restore", "reason": "Décision réformée sur recours."},

@@ -25,10 +25,12 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from entremise.accounts import service as accounts
 from entremise.audit.service import Actor, record
 from entremise.contentfilter.domain import scan
 from entremise.kernel.errors import Conflict, FieldError, InvalidInput, NotFound
 from entremise.kernel.ids import new_id
+from entremise.notify.outbox import enqueue
 from entremise.platforms.service import PlatformView
 from entremise.reviews import domain
 from entremise.reviews.domain import RATINGS, Aggregate, Eligibility
@@ -243,6 +245,42 @@ def _moderation() -> Any | None:
         return None
 
 
+def _tell_author(
+    db: Session,
+    platform: PlatformView,
+    r: Review,
+    template: str,
+    extra: dict[str, Any],
+    now: datetime,
+    key: str,
+) -> None:
+    """E-mail the review's author (a held review, a decision on it), when they have an address."""
+    try:
+        contact = accounts.contact_of(db, platform.id, r.author_id)
+    except NotFound:  # no such account (any more): nobody to tell
+        return
+    if not contact.email:
+        return
+    enqueue(
+        db,
+        platform_id=platform.id,
+        channel="email",
+        template=template,
+        recipient=contact.email,
+        payload={
+            "platform_name": platform.name,
+            "review_id": r.id,
+            "rating": r.rating,
+            "created_at": r.created_at.isoformat(),
+            **extra,
+        },
+        now=now,
+        locale=contact.locale,
+        user_id=r.author_id,
+        dedupe_key=f"review:{r.id}:{key}",
+    )
+
+
 def _hold(db: Session, platform: PlatformView, r: Review, evidence: dict[str, Any], now: datetime) -> None:
     """A flagged review is held and sent to human review, its hits disclosed as automated means."""
     r.status = "held"
@@ -269,6 +307,16 @@ def _hold(db: Session, platform: PlatformView, r: Review, evidence: dict[str, An
         rules=list(FILTER_RULES),
         reason="the content filter flagged the text; a person decides (automated means)",
         data=evidence,
+    )
+    excerpts = [str(h["excerpt"]) for h in evidence.get("hits", []) if isinstance(h, dict)]
+    _tell_author(
+        db,
+        platform,
+        r,
+        "reviews.held",
+        {"excerpts": excerpts[:5], "rules": list(FILTER_RULES)},
+        now,
+        f"held:{now.isoformat()}",
     )
 
 
@@ -609,12 +657,31 @@ def staff_decide(
     reason: str,
     now: datetime,
 ) -> ReviewView:
-    """Staff decide a review directly (held reviews, while no moderation queue is installed)."""
+    """Staff decide a review directly (held reviews, while no moderation queue is installed); the
+    author is told the decision, its reasons and grounds, whether automated means flagged the text,
+    and, for a removal or restriction, how to contest it (LAW-DSA-17)."""
     if not reason.strip():
         raise InvalidInput([FieldError("body.reason", "a decision states its reasons")])
-    return apply_moderation(
+    view = apply_moderation(
         db, platform, review_id, action, now, actor=Actor("staff", staff_id), reason=reason
     )
+    row = db.get(Review, view.id)
+    assert row is not None
+    _tell_author(
+        db,
+        platform,
+        row,
+        "reviews.decided",
+        {
+            "action": action,
+            "reason": reason.strip(),
+            "rules": ["CONSULT-REVIEW-2", "COMMON-MODERATION-1", "LAW-DSA-17"],
+            "automated": bool(row.filter_hits),
+        },
+        now,
+        f"decided:{action}:{now.isoformat()}",
+    )
+    return view
 
 
 def release_due(db: Session, *, now: datetime, limit: int = 200, platform_id: str | None = None) -> int:
