@@ -369,3 +369,27 @@ def test_a_content_kind_registered_with_a_dict_locator_is_moderated(client, runt
     staff = staff_token(client, runtime, platform)
     item = decide(client, platform, staff, r.json()["item_id"], "restrict").json()
     assert item["excerpt"] == "a note" and applied == [("n1", "restrict")]
+
+
+def test_COMMON_MODERATION_1_a_restricted_profile_disappears_from_its_public_page(
+    client, runtime, platform
+) -> None:
+    provider, _e, token = user_session(
+        client, platform, role="provider", first_name="Zoé", last_name="Durand"
+    )
+    slug = client.get(url(platform, "/growth/me/links"), headers=auth(token)).json()["slug"]
+    assert client.get(url(platform, f"/links/consultation/{slug}")).status_code == 200
+    item_id = notify(client, platform, provider).json()["item_id"]
+    staff = staff_token(client, runtime, platform)
+    assert decide(client, platform, staff, item_id, "restrict").status_code == 200
+    assert client.get(url(platform, f"/links/consultation/{slug}")).status_code == 404
+    with runtime.sessions() as db, db.begin():
+        moderation.set_hidden(
+            db,
+            platform_id=platform.id,
+            kind="profile",
+            content_id=provider,
+            state=None,
+            now=runtime.clock.now(),
+        )
+    assert client.get(url(platform, f"/links/consultation/{slug}")).status_code == 200
