@@ -145,7 +145,7 @@ def reserve(
         paid_avail = ledger.balance(db, platform_id=platform_id, account_id=paid).available
         decision = domain.allocate(amount, bonus_available=bonus_avail, paid_available=paid_avail)
         if decision.outcome is None:
-            _insufficient(amount, bonus_avail, paid_avail)
+            _insufficient(amount, bonus_avail, paid_avail, paid)
         alloc = decision.outcome
         reservation_id = new_id()
         try:
@@ -196,16 +196,22 @@ def reserve(
             return _replay(first, digest)
     bonus_avail = ledger.balance(db, platform_id=platform_id, account_id=bonus).available
     paid_avail = ledger.balance(db, platform_id=platform_id, account_id=paid).available
-    _insufficient(amount, bonus_avail, paid_avail)
+    _insufficient(amount, bonus_avail, paid_avail, paid)
 
 
-def _insufficient(amount: Money, bonus_avail: Money, paid_avail: Money) -> NoReturn:
+def _insufficient(amount: Money, bonus_avail: Money, paid_avail: Money, account_id: str) -> NoReturn:
     zero = Money.zero(amount.currency)
     available = max(bonus_avail, zero) + max(paid_avail, zero)
     raise InsufficientFunds(
         f"insufficient funds: {amount} needed, {available} available",
         rules=[domain.RULE_CREDIT],
-        extra={"available": available.amount, "needed": amount.amount, "currency": amount.currency},
+        extra={
+            "available": available.amount,
+            "needed": amount.amount,
+            "missing": (amount - available).amount,
+            "currency": amount.currency,
+            "account_id": account_id,
+        },
     )
 
 
