@@ -19,6 +19,7 @@ from entremise.api import growth as growth_api
 from entremise.api import orders as orders_api
 from entremise.api import privacy as privacy_api
 from entremise.api import scheduling as scheduling_api
+from entremise.api import wallets as wallets_api
 from entremise.api.body_limit import BodyLimitMiddleware
 from entremise.api.idempotency import IdempotencyMiddleware
 from entremise.api.request_context import RequestContextMiddleware
@@ -40,6 +41,7 @@ ROUTERS: list[APIRouter] = [
     growth_api.public_router,
     claims_api.router,
     billing_api.router,
+    wallets_api.router,
 ]
 
 

@@ -724,6 +724,11 @@ def create_promo(
         errors.append(FieldError("body.value", f"a whole number of cents, 1 to {domain.MAX_PACK_AMOUNT}"))
     if not is_currency(currency):
         errors.append(FieldError("body.currency", f"unsupported currency {currency!r}"))
+    for name, at in (("starts_at", starts_at), ("ends_at", ends_at)):
+        if not isinstance(at, datetime) or at.tzinfo is None:
+            errors.append(FieldError(f"body.{name}", "a date and time with its UTC offset"))
+    if errors:
+        raise InvalidInput(errors)
     if ends_at <= starts_at:
         errors.append(FieldError("body.ends_at", "must be after starts_at (a promotion is time-limited)"))
     if max_uses is not None and (isinstance(max_uses, bool) or not isinstance(max_uses, int) or max_uses < 1):
