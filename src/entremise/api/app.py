@@ -17,6 +17,7 @@ from entremise.api import claims as claims_api
 from entremise.api import files as files_api
 from entremise.api import growth as growth_api
 from entremise.api import orders as orders_api
+from entremise.api import payments as payments_api
 from entremise.api import privacy as privacy_api
 from entremise.api import scheduling as scheduling_api
 from entremise.api import wallets as wallets_api
@@ -42,6 +43,9 @@ ROUTERS: list[APIRouter] = [
     claims_api.router,
     billing_api.router,
     wallets_api.router,
+    payments_api.router,
+    payments_api.webhook_router,
+    payments_api.sandbox_router,
 ]
 
 
