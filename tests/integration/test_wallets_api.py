@@ -6,7 +6,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 from accounts_helpers import auth, staff_token, url, user_session
+from payments_helpers import RETURN_URL, clearing, deliver, key
 from wallets_helpers import buy, make_platform, packs
+
+from entremise.payments.testdata import CARD_DECLINED, CARD_SUCCEEDS
 
 
 def test_CONSULT_CREDIT_1_my_wallet_after_buying_a_pack(client, runtime, platform) -> None:
@@ -18,10 +21,6 @@ def test_CONSULT_CREDIT_1_my_wallet_after_buying_a_pack(client, runtime, platfor
         (1000, 0, 1000),
         (1000, 500, 1500),
     ]
-    r = client.post(
-        url(platform, "/me/pack-purchases"), json={"pack_id": all_packs[1].id}, headers=auth(token)
-    )
-    assert r.status_code == 201 and r.json()["status"] == "pending", r.text
     buy(runtime, platform, user, all_packs[1].id)
     w = client.get(url(platform, "/me/wallet"), headers=auth(token)).json()
     assert (w["paid"], w["bonus"], w["available"], w["held"]) == (1000, 500, 1500, 0)
@@ -75,7 +74,11 @@ def test_staff_manage_packs_and_clients_see_only_active_ones(client, runtime, pl
     assert r.status_code == 200 and r.json()["active"] is False
     assert client.get(url(platform, "/credit-packs"), headers=auth(token)).json() == []
     assert len(client.get(url(platform, "/wallet-packs"), headers=auth(staff)).json()) == 1
-    r = client.post(url(platform, "/me/pack-purchases"), json={"pack_id": pack["id"]}, headers=auth(token))
+    r = client.post(
+        url(platform, "/me/pack-purchases"),
+        json={"pack_id": pack["id"], "card": {"token": CARD_SUCCEEDS}, "return_url": RETURN_URL},
+        headers={**auth(token), **key()},
+    )
     assert r.status_code == 404
     assert (
         client.post(
@@ -157,3 +160,62 @@ def test_staff_refund_a_pack(client, runtime, platform) -> None:
     assert (
         client.post(url(platform, f"/pack-purchases/{p.id}/refund"), headers=auth(staff)).status_code == 409
     )
+
+
+def _buy_by_card(client, platform, token, pack_id, card=CARD_SUCCEEDS, headers=None):  # type: ignore[no-untyped-def]
+    return client.post(
+        url(platform, "/me/pack-purchases"),
+        json={"pack_id": pack_id, "card": {"token": card}, "return_url": RETURN_URL},
+        headers={**auth(token), **(headers or key())},
+    )
+
+
+def test_CONSULT_CREDIT_1_buy_a_pack_by_card_then_refund_it_to_the_card(client, runtime, platform) -> None:
+    """The sandbox confirms the pay-in by webhook: price to paid credit, bonus to bonus credit; the
+    staff refund sets the price aside and the provider's confirmation sends it to the card."""
+    staff = staff_token(client, runtime, platform)
+    _user, _, token = user_session(client, platform)
+    pack = packs(runtime, platform)[1]  # 10 € + 5 €
+    headers = key()
+    r = _buy_by_card(client, platform, token, pack.id, headers=headers)
+    assert r.status_code == 201, r.text
+    started = r.json()
+    assert started["status"] == "pending" and started["payment"]["id"]
+    # a retry with the same key returns the same purchase and payment
+    again = _buy_by_card(client, platform, token, pack.id, headers=headers)
+    assert again.json()["id"] == started["id"] and again.json()["payment"]["id"] == started["payment"]["id"]
+    assert client.get(url(platform, "/me/wallet"), headers=auth(token)).json()["available"] == 0
+    deliver(runtime, client, platform)
+    w = client.get(url(platform, "/me/wallet"), headers=auth(token)).json()
+    assert (w["paid"], w["bonus"]) == (1000, 500)
+    assert (
+        client.get(url(platform, f"/me/pack-purchases/{started['id']}"), headers=auth(token)).json()["status"]
+        == "paid"
+    )
+    deliver(runtime, client, platform)  # nothing more arrives, nothing more is credited
+    assert client.get(url(platform, "/me/wallet"), headers=auth(token)).json()["paid"] == 1000
+    assert clearing(runtime, platform) == -1000
+
+    r = client.post(url(platform, f"/pack-purchases/{started['id']}/refund"), headers=auth(staff))
+    assert r.status_code == 200, r.text
+    assert (r.json()["cash"], r.json()["bonus_withdrawn"]) == (1000, 500)
+    w = client.get(url(platform, "/me/wallet"), headers=auth(token)).json()
+    assert (w["paid"], w["bonus"], w["refund_due"]) == (0, 0, 1000)
+    deliver(runtime, client, platform)
+    w = client.get(url(platform, "/me/wallet"), headers=auth(token)).json()
+    assert w["refund_due"] == 0
+    assert clearing(runtime, platform) == 0
+
+
+def test_a_declined_card_credits_nothing(client, runtime, platform) -> None:
+    _user, _, token = user_session(client, platform)
+    r = _buy_by_card(client, platform, token, packs(runtime, platform)[0].id, card=CARD_DECLINED)
+    assert r.status_code == 201, r.text
+    deliver(runtime, client, platform)
+    assert (
+        client.get(url(platform, f"/me/pack-purchases/{r.json()['id']}"), headers=auth(token)).json()[
+            "status"
+        ]
+        == "failed"
+    )
+    assert client.get(url(platform, "/me/wallet"), headers=auth(token)).json()["available"] == 0

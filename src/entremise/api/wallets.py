@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Header, Path, Query
 from pydantic import BaseModel, Field
 
 from entremise.accounts.auth import CurrentPrincipal, Principal, StaffPrincipal
@@ -19,12 +19,22 @@ from entremise.api.deps import CurrentPlatform, Db, Now
 from entremise.api.pagination import Pagination, paginate
 from entremise.api.schemas import ApiModel, Page, StrictInt, Text
 from entremise.audit.service import Actor
+from entremise.payments.port import CardDetails
 from entremise.terms.guard import TermsAccepted
 from entremise.wallets import service as wallets
 
 router = APIRouter(prefix="/api/v1/platforms/{platform}", tags=["wallets"])
 
 Id = Annotated[str, Path(min_length=1, max_length=36, pattern=r"^[A-Za-z0-9-]+$")]
+Key = Annotated[
+    str,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=150,
+        description="required: a retry returns the first result",
+    ),
+]
 Cents = Annotated[StrictInt, Field(ge=0, le=10_000_00, description="an amount in cents")]
 
 
@@ -140,8 +150,23 @@ class PackPatch(ApiModel):
     active: bool | None = None
 
 
+class CardIn(ApiModel):
+    token: Annotated[
+        Text, Field(min_length=1, max_length=100, description="provider token (sandbox: test card number)")
+    ]
+    holder_name: Annotated[Text, Field(max_length=200)] = ""
+
+
 class PurchaseIn(ApiModel):
     pack_id: Annotated[Text, Field(min_length=1, max_length=36)]
+    card: CardIn
+    return_url: Annotated[Text, Field(min_length=1, max_length=500)]
+
+
+class PaymentStep(BaseModel):
+    id: str
+    status: str
+    redirect_url: str | None
 
 
 class PurchaseOut(BaseModel):
@@ -174,6 +199,10 @@ class PurchaseOut(BaseModel):
             bonus_withdrawn=v.bonus_withdrawn.amount,
             created_at=v.created_at,
         )
+
+
+class StartedPurchaseOut(PurchaseOut):
+    payment: PaymentStep
 
 
 class RefundOut(BaseModel):
@@ -290,18 +319,33 @@ def active_packs(_principal: CurrentPrincipal, platform: CurrentPlatform, db: Db
 
 
 @router.post(
-    "/me/pack-purchases", response_model=PurchaseOut, status_code=201, summary="Start buying a credit pack"
+    "/me/pack-purchases",
+    response_model=StartedPurchaseOut,
+    status_code=201,
+    summary="Buy a credit pack by card",
 )
 def buy_pack(
-    principal: TermsAccepted, platform: CurrentPlatform, db: Db, now: Now, body: PurchaseIn
-) -> PurchaseOut:
-    """A pending purchase at the pack's current figures; the card pay-in with the purpose
-    `("credit_pack", purchase id)` credits it when the payment provider confirms it."""
+    principal: TermsAccepted, platform: CurrentPlatform, db: Db, now: Now, body: PurchaseIn, key: Key
+) -> StartedPurchaseOut:
+    """A purchase at the pack's current figures and its card pay-in (purpose `credit_pack`): the
+    wallet is credited, price as paid credit and bonus as bonus credit, when the payment provider
+    confirms the payment. When `payment.status` is `action_required`, send the payer to
+    `payment.redirect_url` (3-D Secure)."""
     with db.begin():
-        v = wallets.create_purchase(
-            db, platform_id=platform.id, client_id=principal.user_id, pack_id=body.pack_id, now=now
+        v, pay = wallets.start_purchase(
+            db,
+            platform_id=platform.id,
+            client_id=principal.user_id,
+            pack_id=body.pack_id,
+            card=CardDetails(body.card.token, body.card.holder_name),
+            return_url=body.return_url,
+            idempotency_key=f"{principal.user_id}:{key}",
+            now=now,
         )
-    return PurchaseOut.of(v)
+    return StartedPurchaseOut(
+        **PurchaseOut.of(v).model_dump(),
+        payment=PaymentStep(id=pay.id, status=pay.status, redirect_url=pay.redirect_url),
+    )
 
 
 @router.get("/me/pack-purchases", response_model=Page[PurchaseOut], summary="My pack purchases")

@@ -48,13 +48,17 @@ class PackPurchase(Base):
     currency: Mapped[str] = mapped_column(String(3))
     status: Mapped[str] = mapped_column(String(16))
     payment_id: Mapped[str | None] = mapped_column(String(36))
+    idempotency_key: Mapped[str | None] = mapped_column(String(200))
     refunded: Mapped[int] = mapped_column(BigInteger, default=0)
     bonus_withdrawn: Mapped[int] = mapped_column(BigInteger, default=0)
     ledger_transaction_id: Mapped[str | None] = mapped_column(String(36))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
-    __table_args__ = (Index("ix_wallet_pack_purchases_client", "platform_id", "client_id", "id"),)
+    __table_args__ = (
+        Index("ix_wallet_pack_purchases_client", "platform_id", "client_id", "id"),
+        UniqueConstraint("platform_id", "idempotency_key", name="uq_wallet_pack_purchases_key"),
+    )
 
 
 class PromoCode(Base):

@@ -23,6 +23,9 @@ from entremise.kernel.ids import new_id
 from entremise.kernel.money import DEFAULT_CURRENCY, Money, is_currency
 from entremise.ledger import service as ledger
 from entremise.ledger.domain import AccountType, Transfer
+from entremise.payments import service as payments
+from entremise.payments.port import CardDetails
+from entremise.payments.purposes import register_purpose
 from entremise.wallets import domain
 from entremise.wallets.models import CreditPack, PackPurchase, PromoCode, PromoRedemption
 
@@ -401,9 +404,48 @@ def create_purchase(
     return PurchaseView.of(row)
 
 
-def attach_payment(db: Session, *, platform_id: str, purchase_id: str, payment_id: str) -> None:
-    row = _purchase_row(db, platform_id, purchase_id)
-    row.payment_id = payment_id
+def start_purchase(
+    db: Session,
+    *,
+    platform_id: str,
+    client_id: str,
+    pack_id: str,
+    card: CardDetails,
+    return_url: str,
+    idempotency_key: str,
+    now: datetime,
+) -> tuple[PurchaseView, payments.PaymentView]:
+    """Buy a pack by card: a pending purchase and its card pay-in, purpose `("credit_pack", id)`.
+    The wallet is credited when the provider confirms the payment (`on_pack_paid`); a retry with
+    the same key returns the first purchase and payment."""
+    done = db.scalar(
+        select(PackPurchase).where(
+            PackPurchase.platform_id == platform_id, PackPurchase.idempotency_key == idempotency_key
+        )
+    )
+    if done is not None and done.payment_id is not None:
+        if done.client_id != client_id or done.pack_id != pack_id:
+            raise Conflict("this idempotency key was used for another purchase")
+        return PurchaseView.of(done), payments.get_payment(
+            db, platform_id=platform_id, payment_id=done.payment_id
+        )
+    view = create_purchase(db, platform_id=platform_id, client_id=client_id, pack_id=pack_id, now=now)
+    row = _purchase_row(db, platform_id, view.id)
+    row.idempotency_key = idempotency_key
+    payment = payments.start_card_payin(
+        db,
+        platform_id=platform_id,
+        payer_id=client_id,
+        amount=view.price,
+        card=card,
+        purpose=(PURPOSE, row.id),
+        return_url=return_url,
+        idempotency_key=f"pack:{idempotency_key}",
+        now=now,
+    )
+    row.payment_id = payment.id
+    db.flush()
+    return PurchaseView.of(row), payment
 
 
 def _purchase_row(
@@ -475,7 +517,11 @@ def on_pack_paid(db: Session, outcome: PaymentOutcomeLike, now: datetime) -> Non
     if row.status in DONE_STATUSES:
         return
     price = Money(row.price, row.currency)
-    if outcome.amount != price or outcome.payer_id != row.client_id:
+    if (
+        outcome.amount != price
+        or outcome.payer_id != row.client_id
+        or (row.payment_id is not None and row.payment_id != outcome.payment_id)
+    ):
         raise Conflict(
             f"payment {outcome.payment_id} does not match purchase {row.id} ({price} by {row.client_id})",
             rules=[domain.RULE_CREDIT],
@@ -507,7 +553,6 @@ def on_pack_paid(db: Session, outcome: PaymentOutcomeLike, now: datetime) -> Non
         reason=f"credit pack {row.name}: {price} paid credit, {Money(row.bonus, row.currency)} bonus",
     )
     row.status = "paid"
-    row.payment_id = outcome.payment_id
     row.ledger_transaction_id = tx.id
     row.updated_at = now
 
@@ -519,25 +564,6 @@ def on_pack_failed(db: Session, outcome: PaymentOutcomeLike, now: datetime) -> N
     if row.status == "pending":
         row.status = "failed"
         row.updated_at = now
-
-
-def on_pack_refunded(db: Session, outcome: PaymentOutcomeLike, now: datetime) -> None:
-    """The provider confirmed a refund to the card: the money set aside leaves the client's wallet
-    for the clearing account."""
-    _kind, purchase_id = outcome.purpose
-    row = _locked_purchase(db, outcome.platform_id, purchase_id)
-    due = refund_due_account(db, row.platform_id, row.client_id, row.currency, now)
-    ledger.post_transaction(
-        db,
-        platform_id=row.platform_id,
-        transfers=[Transfer(due, outcome.clearing_account_id, outcome.amount)],
-        idempotency_key=f"pack:{row.id}:refunded:{outcome.payment_id}:{outcome.amount.amount}",
-        code="wallet.pack.refunded",
-        rules=[domain.RULE_CREDIT],
-        cause=(PURPOSE, row.id),
-        now=now,
-        reason=f"{outcome.amount} refunded to the card",
-    )
 
 
 def refund_purchase(
@@ -585,6 +611,21 @@ def refund_purchase(
         reason=decision.reason,
         actor=actor,
     )
+    if q.cash.is_positive and row.payment_id is not None:
+        # the provider refunds the card; payments holds the money on `refund_due` meanwhile and
+        # moves it to the clearing account when the provider confirms (or releases it on failure)
+        payments.refund(
+            db,
+            platform_id=platform_id,
+            payment_id=row.payment_id,
+            amount=q.cash,
+            reason=f"refund of credit pack {row.name}",
+            rules=list(decision.rules),
+            idempotency_key=f"pack:{row.id}:refund:{row.refunded}",
+            now=now,
+            actor=actor or Actor.system(),
+            source_account_id=refund_due_account(db, platform_id, row.client_id, row.currency, now),
+        )
     row.refunded += q.paid_debited.amount
     row.bonus_withdrawn += q.bonus_withdrawn.amount
     row.status = "refunded"
@@ -994,3 +1035,10 @@ def export_data(db: Session, *, platform_id: str, client_id: str) -> dict[str, A
             for r in list_redemptions(db, platform_id=platform_id, client_id=client_id)
         ],
     }
+
+
+# A pack's pay-in credits the wallet when confirmed. Its refunds go through `refund_purchase`
+# (which withdraws the bonus and sets the cash aside as the refund's source), so no `on_refunded`:
+# payments refuses a refund of a pack asked elsewhere. A chargeback without a handler is taken from
+# the platform's chargeback-loss account (payments' default).
+register_purpose(PURPOSE, on_succeeded=on_pack_paid, on_failed=on_pack_failed)

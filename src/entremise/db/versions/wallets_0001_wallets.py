@@ -56,6 +56,7 @@ def upgrade() -> None:
         sa.Column("currency", sa.String(3), nullable=False),
         sa.Column("status", sa.String(16), nullable=False),
         sa.Column("payment_id", sa.String(36), nullable=True),
+        sa.Column("idempotency_key", sa.String(200), nullable=True),
         sa.Column("refunded", sa.BigInteger(), nullable=False),
         sa.Column("bonus_withdrawn", sa.BigInteger(), nullable=False),
         sa.Column("ledger_transaction_id", sa.String(36), nullable=True),
@@ -68,6 +69,7 @@ def upgrade() -> None:
             name=op.f("fk_wallet_pack_purchases_pack_id_wallet_credit_packs"),
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_wallet_pack_purchases")),
+        sa.UniqueConstraint("platform_id", "idempotency_key", name="uq_wallet_pack_purchases_key"),
     )
     op.create_index(
         "ix_wallet_pack_purchases_client", "wallet_pack_purchases", ["platform_id", "client_id", "id"]
