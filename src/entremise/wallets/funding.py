@@ -44,7 +44,7 @@ from entremise.wallets.models import Reservation
 from entremise.wallets.service import bonus_account, paid_account
 
 Split = Sequence[tuple[str, Money]]
-ATTEMPTS = 5
+ATTEMPTS = 32  # each failed attempt means another spender moved the balance since our read
 
 
 @dataclass(frozen=True)

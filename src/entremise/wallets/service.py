@@ -37,44 +37,56 @@ DONE_STATUSES = ("paid", "refunded")
 # --- accounts and balances ---------------------------------------------------------------------
 
 
+def _open(
+    db: Session,
+    platform_id: str,
+    type_: AccountType,
+    currency: str,
+    now: datetime,
+    owner_id: str | None = None,
+    label: str | None = None,
+) -> str:
+    """The account, opened if missing; safe when concurrent calls open it at once (the loser of
+    the race rolls back to its savepoint and reads the winner's account)."""
+    found = ledger.find_account(
+        db, platform_id=platform_id, type=type_, currency=currency, owner_id=owner_id, label=label
+    )
+    if found is not None:
+        return found.id
+    try:
+        with db.begin_nested():
+            return ledger.open_account(
+                db,
+                platform_id=platform_id,
+                type=type_,
+                now=now,
+                currency=currency,
+                owner_id=owner_id,
+                label=label,
+            ).id
+    except (IntegrityError, Conflict):
+        again = ledger.find_account(
+            db, platform_id=platform_id, type=type_, currency=currency, owner_id=owner_id, label=label
+        )
+        if again is None:
+            raise
+        return again.id
+
+
 def paid_account(db: Session, platform_id: str, client_id: str, currency: str, now: datetime) -> str:
-    return ledger.get_or_open_account(
-        db,
-        platform_id=platform_id,
-        type=AccountType.CLIENT_CREDIT,
-        now=now,
-        currency=currency,
-        owner_id=client_id,
-    ).id
+    return _open(db, platform_id, AccountType.CLIENT_CREDIT, currency, now, client_id)
 
 
 def bonus_account(db: Session, platform_id: str, client_id: str, currency: str, now: datetime) -> str:
-    return ledger.get_or_open_account(
-        db,
-        platform_id=platform_id,
-        type=AccountType.CLIENT_BONUS,
-        now=now,
-        currency=currency,
-        owner_id=client_id,
-    ).id
+    return _open(db, platform_id, AccountType.CLIENT_BONUS, currency, now, client_id)
 
 
 def refund_due_account(db: Session, platform_id: str, client_id: str, currency: str, now: datetime) -> str:
-    return ledger.get_or_open_account(
-        db,
-        platform_id=platform_id,
-        type=AccountType.CLIENT_CREDIT,
-        now=now,
-        currency=currency,
-        owner_id=client_id,
-        label=REFUND_DUE,
-    ).id
+    return _open(db, platform_id, AccountType.CLIENT_CREDIT, currency, now, client_id, REFUND_DUE)
 
 
 def promotions_account(db: Session, platform_id: str, currency: str, now: datetime) -> str:
-    return ledger.get_or_open_account(
-        db, platform_id=platform_id, type=AccountType.PROMOTIONS, now=now, currency=currency
-    ).id
+    return _open(db, platform_id, AccountType.PROMOTIONS, currency, now)
 
 
 @dataclass(frozen=True)
