@@ -219,3 +219,15 @@ def test_a_declined_card_credits_nothing(client, runtime, platform) -> None:
         == "failed"
     )
     assert client.get(url(platform, "/me/wallet"), headers=auth(token)).json()["available"] == 0
+
+
+def test_COMMON_PRIVACY_1_the_export_has_a_wallets_section(client, runtime, platform) -> None:
+    from entremise.privacy.export import build_export
+
+    user, _, _token = user_session(client, platform)
+    buy(runtime, platform, user, packs(runtime, platform)[1].id)
+    with runtime.sessions() as db, db.begin():
+        archive = build_export(db, platform=platform, user_id=user, now=runtime.clock.now())
+    section = archive["sections"]["wallets"]
+    assert section["balances"]["paid"] == 1000 and section["balances"]["bonus"] == 500
+    assert [p["status"] for p in section["purchases"]] == ["paid"]
