@@ -24,6 +24,7 @@ from entremise.api import privacy as privacy_api
 from entremise.api import reviews as reviews_api
 from entremise.api import sanctions as sanctions_api
 from entremise.api import scheduling as scheduling_api
+from entremise.api import wallets as wallets_api
 from entremise.api.body_limit import BodyLimitMiddleware
 from entremise.api.idempotency import IdempotencyMiddleware
 from entremise.api.request_context import RequestContextMiddleware
@@ -45,6 +46,7 @@ ROUTERS: list[APIRouter] = [
     growth_api.public_router,
     claims_api.router,
     billing_api.router,
+    wallets_api.router,
     payments_api.router,
     payments_api.webhook_router,
     payments_api.sandbox_router,

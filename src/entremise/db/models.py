@@ -24,5 +24,6 @@ from entremise.reviews import models as _reviews  # noqa: F401
 from entremise.sanctions import models as _sanctions  # noqa: F401
 from entremise.scheduling import models as _scheduling  # noqa: F401
 from entremise.terms import models as _terms  # noqa: F401
+from entremise.wallets import models as _wallets  # noqa: F401
 
 metadata = Base.metadata
