@@ -11,7 +11,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from entremise.billing.settings import BillingSettings
 from entremise.claims.settings import ClaimsSettings
 from entremise.growth.settings import GrowthSettings
+from entremise.kyc.settings import KycSettings
 from entremise.orders.settings import OrdersSettings
+from entremise.payouts.settings import PayoutSettings
 from entremise.privacy.settings import PrivacySettings
 from entremise.scheduling.settings import SchedulingSettings
 
@@ -78,3 +80,5 @@ class PlatformSettings(BaseModel):
     # kinds of claims, mediation (docs/claims.md)
     claims: ClaimsSettings = Field(default_factory=ClaimsSettings)
     billing: BillingSettings = Field(default_factory=BillingSettings)
+    kyc: KycSettings = Field(default_factory=KycSettings)  # EXPERT-WALLET-1 (docs/kyc.md)
+    payouts: PayoutSettings = Field(default_factory=PayoutSettings)  # EXPERT-WALLET-2, CARPOOL-PAY-1
