@@ -62,7 +62,11 @@ def test_EXPERT_WALLET_1_kyc_is_validated_only_with_every_document_validated() -
     assert kyc.kyc_status("individual", docs, company_name=None, bank_account=True).outcome
     assert not kyc.kyc_status("individual", docs, company_name=None, bank_account=False).outcome
     company = kyc.kyc_status("company", docs, company_name=None, bank_account=True)
-    assert not company.outcome and "company_name" in company.reason and "articles_of_association" in company.reason
+    assert (
+        not company.outcome
+        and "company_name" in company.reason
+        and "articles_of_association" in company.reason
+    )
 
 
 def test_iban_and_bic_are_checked_and_compacted() -> None:
@@ -124,13 +128,24 @@ def test_the_period_paid_is_the_month_that_ended() -> None:
     assert payouts.previous_period(datetime(2026, 11, 23, tzinfo=UTC)) == "2026-10"
 
 
-TEMPLATES = ["kyc.document_validated", "kyc.document_refused", "kyc.review_late", "payouts.paid", "payouts.bounced"]
+TEMPLATES = [
+    "kyc.document_validated",
+    "kyc.document_refused",
+    "kyc.review_late",
+    "payouts.paid",
+    "payouts.bounced",
+]
 
 
 @pytest.mark.parametrize("locale", ["fr", "en"])
 @pytest.mark.parametrize("name", TEMPLATES)
 def test_every_kyc_and_payout_template_renders_in_french_and_english(name: str, locale: str) -> None:
-    payload = {"platform_name": "Expert Test", "type": "address_proof", "reason": "illisible", "amount": "60.00 EUR"}
+    payload = {
+        "platform_name": "Expert Test",
+        "type": "address_proof",
+        "reason": "illisible",
+        "amount": "60.00 EUR",
+    }
     out = render(name, "email", locale, payload)
     assert out.subject and "Expert Test" in out.subject
     assert available_locales(name, "email") == ["en", "fr"]
