@@ -100,6 +100,7 @@ def request_payout(
     request_key: str,
     now: datetime,
     trigger: str = "request",
+    extra_rules: tuple[str, ...] = (),
 ) -> PayoutView:
     """Order a payout of `amount` cents (None: all the wallet holds). Retrying with the same
     `request_key` returns the first payout; the same key with another amount is refused."""
@@ -141,7 +142,7 @@ def request_payout(
         raise Conflict(verdict.reason, rules=verdict.rules, extra={"available": available.amount})
     bank = kyc.current_bank_account(db, platform.id, user_id)
     assert bank is not None  # validated KYC implies a bank account
-    rules = tuple(dict.fromkeys((*verdict.rules, *settings.rules)))
+    rules = tuple(dict.fromkeys((*verdict.rules, *settings.rules, *extra_rules)))
     row = Payout(
         id=new_id(),
         platform_id=platform.id,
@@ -376,6 +377,7 @@ def scheduled_run(db: Session, provider: PaymentProvider, *, platform: PlatformV
                     request_key=f"schedule:{period}",
                     now=now,
                     trigger="schedule",
+                    extra_rules=plan.rules,
                 )
         except Conflict:
             continue  # not allowed now (KYC, freeze, suspension): the balance carries over
