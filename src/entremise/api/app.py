@@ -17,6 +17,7 @@ from entremise.api import claims as claims_api
 from entremise.api import files as files_api
 from entremise.api import growth as growth_api
 from entremise.api import orders as orders_api
+from entremise.api import payments as payments_api
 from entremise.api import payouts as payouts_api
 from entremise.api import privacy as privacy_api
 from entremise.api import scheduling as scheduling_api
@@ -41,6 +42,9 @@ ROUTERS: list[APIRouter] = [
     growth_api.public_router,
     claims_api.router,
     billing_api.router,
+    payments_api.router,
+    payments_api.webhook_router,
+    payments_api.sandbox_router,
     payouts_api.router,
 ]
 

@@ -1,9 +1,9 @@
 """Which payment provider adapter KYC and payouts talk to.
 
 The adapters and their registry belong to the payments module; this module only needs a function
-`(db, platform_id, now) -> PaymentProvider`. The payments module (or a deployment, or a test)
-installs it with `set_provider_lookup`; until then calls that need the provider are refused with
-a Conflict, and nothing changes.
+`(db, platform_id, now) -> PaymentProvider`. By default it is the adapter the platform's settings
+name (`payments.provider`, the sandbox unless set); `set_provider_lookup` replaces it (a test
+standing a recording provider behind the port), `set_provider_lookup(None)` restores the default.
 """
 
 from __future__ import annotations
@@ -13,20 +13,24 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from entremise.kernel.errors import Conflict
+from entremise.payments import providers
 from entremise.payments.port import PaymentProvider
 
 ProviderLookup = Callable[[Session, str, datetime], PaymentProvider]
 
-_lookup: ProviderLookup | None = None
+
+def _platform_adapter(db: Session, platform_id: str, now: datetime) -> PaymentProvider:
+    return providers.for_platform(db, platform_id=platform_id, now=now)
+
+
+_lookup: ProviderLookup = _platform_adapter
 
 
 def set_provider_lookup(fn: ProviderLookup | None) -> None:
     global _lookup
-    _lookup = fn
+    _lookup = fn or _platform_adapter
 
 
 def provider_for(db: Session, platform_id: str, now: datetime) -> PaymentProvider:
-    if _lookup is None:
-        raise Conflict("no payment provider adapter is installed on this deployment")
+    """The platform's adapter; Conflict when the one its settings name is not installed."""
     return _lookup(db, platform_id, now)

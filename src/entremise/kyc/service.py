@@ -32,7 +32,14 @@ from entremise.kernel.ids import new_id
 from entremise.kyc import domain, notices, review
 from entremise.kyc.models import BankAccount, KycDocument, KycProfile
 from entremise.kyc.settings import KYC_FILE_TYPES
-from entremise.payments.port import KycDocumentType, OperationStatus, PaymentProvider, ProviderEvent
+from entremise.payments.port import (
+    EventType,
+    KycDocumentType,
+    OperationStatus,
+    PaymentProvider,
+    ProviderEvent,
+)
+from entremise.payments.webhooks import register_event_handler
 from entremise.platforms.service import PlatformView
 
 PURPOSE = "kyc_document"
@@ -521,6 +528,9 @@ def handle_provider_event(db: Session, provider_name: str, event: ProviderEvent,
             now=now,
         )
     return doc.platform_id
+
+
+register_event_handler((EventType.KYC_VALIDATED, EventType.KYC_REFUSED), handle_provider_event)
 
 
 def export_data(db: Session, *, platform_id: str, user_id: str) -> dict[str, Any]:

@@ -32,7 +32,8 @@ from entremise.kyc.models import BankAccount
 from entremise.ledger import models as ledger_models
 from entremise.ledger import service as ledger
 from entremise.ledger.domain import AccountType, Transfer
-from entremise.payments.port import OperationStatus, PaymentProvider, ProviderEvent
+from entremise.payments.port import EventType, OperationStatus, PaymentProvider, ProviderEvent
+from entremise.payments.webhooks import register_event_handler
 from entremise.payouts import domain
 from entremise.payouts.models import Payout
 from entremise.platforms import service as platforms
@@ -263,6 +264,9 @@ def handle_provider_event(db: Session, provider_name: str, event: ProviderEvent,
         reason = None if paid else (event.reason or "the payout bounced")
         _settle(db, platforms.get(db, row.platform_id), row, paid=paid, reason=reason, now=now)
     return row.platform_id
+
+
+register_event_handler((EventType.PAYOUT_SUCCEEDED, EventType.PAYOUT_FAILED), handle_provider_event)
 
 
 def list_payouts(

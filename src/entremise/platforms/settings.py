@@ -13,6 +13,7 @@ from entremise.claims.settings import ClaimsSettings
 from entremise.growth.settings import GrowthSettings
 from entremise.kyc.settings import KycSettings
 from entremise.orders.settings import OrdersSettings
+from entremise.payments.settings import PaymentsSettings
 from entremise.payouts.settings import PayoutSettings
 from entremise.privacy.settings import PrivacySettings
 from entremise.scheduling.settings import SchedulingSettings
@@ -80,5 +81,6 @@ class PlatformSettings(BaseModel):
     # kinds of claims, mediation (docs/claims.md)
     claims: ClaimsSettings = Field(default_factory=ClaimsSettings)
     billing: BillingSettings = Field(default_factory=BillingSettings)
+    payments: PaymentsSettings = Field(default_factory=PaymentsSettings)
     kyc: KycSettings = Field(default_factory=KycSettings)  # EXPERT-WALLET-1 (docs/kyc.md)
     payouts: PayoutSettings = Field(default_factory=PayoutSettings)  # EXPERT-WALLET-2, CARPOOL-PAY-1

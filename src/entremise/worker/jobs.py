@@ -19,6 +19,7 @@ from entremise.claims import deadlines as _claim_deadlines  # noqa: F401 (regist
 from entremise.kyc import service as _kyc  # noqa: F401 - registers the KYC review timer and file purpose
 from entremise.notify.dispatch import deliver_due
 from entremise.orders import service as _djob_orders  # noqa: F401 - registers the djob process and its file purposes
+from entremise.payments import sandbox as psp_sandbox
 from entremise.payouts import jobs as payout_jobs
 from entremise.privacy.retention import purge_due as purge_personal_data
 from entremise.runtime import Runtime
@@ -62,5 +63,6 @@ JOBS: list[tuple[str, Job]] = [
     ("privacy-purge", purge_personal_data),
     ("billing-monthly-run", billing_jobs.monthly_runs),
     ("billing-documents", billing_jobs.pending_documents),
+    ("psp-sandbox-webhooks", psp_sandbox.deliver_job),
     ("payouts-scheduled", payout_jobs.scheduled_payouts),
 ]
