@@ -62,8 +62,14 @@ def settle(runtime, psp, payout_id_ref, type_, reason=None):  # type: ignore[no-
         return payouts.handle_provider_event(db, psp.name, event(type_, payout_id_ref, now, reason), now)
 
 
-def ref_of(psp, payout_id) -> str:  # type: ignore[no-untyped-def]
-    return psp.payouts[f"payout:{payout_id}"].provider_ref
+def ref_of(runtime, payout_id) -> str:  # type: ignore[no-untyped-def]
+    """The provider's reference of a payout, as recorded when the order was accepted."""
+    from entremise.payouts.models import Payout
+
+    with runtime.sessions() as db, db.begin():
+        row = db.get(Payout, payout_id)
+        assert row is not None and row.provider_ref is not None
+        return row.provider_ref
 
 
 def test_EXPERT_WALLET_1_EXPERT_WALLET_2_a_payout_moves_money_to_transit_then_clearing(
@@ -81,20 +87,22 @@ def test_EXPERT_WALLET_1_EXPERT_WALLET_2_a_payout_moves_money_to_transit_then_cl
     assert body["state"] == "in_transit" and body["amount"] == {"amount": 6000, "currency": "EUR"}
     assert {"EXPERT-WALLET-1", "EXPERT-WALLET-2"} <= set(body["rules"])
     assert body["iban"] == "FR76 **** **** 0189"
-    assert psp.payout_calls == [{"amount": Money(6000), "iban": IBAN, "key": f"payout:{body['id']}"}]
+    key = payouts.provider_key(platform.id, user_id, "r1")
+    assert psp.payout_calls == [{"amount": Money(6000), "iban": IBAN, "key": key}]
+    assert psp.payouts[key].provider_ref == ref_of(runtime, body["id"])
     assert balance(runtime, platform, w) == 2000 and balance(runtime, platform, transit) == 6000
     with runtime.sessions() as db, db.begin():
         [tx] = ledger.transactions_for(db, platform_id=platform.id, cause=("payout", body["id"]))
     assert tx.code == "payout.requested" and "EXPERT-WALLET-2" in tx.rules
 
-    assert settle(runtime, psp, ref_of(psp, body["id"]), EventType.PAYOUT_SUCCEEDED) == platform.id
+    assert settle(runtime, psp, ref_of(runtime, body["id"]), EventType.PAYOUT_SUCCEEDED) == platform.id
     got = client.get(url(platform, f"/payouts/{body['id']}"), headers=auth(token)).json()
     assert got["state"] == "paid" and got["settled_at"] is not None
     assert balance(runtime, platform, transit) == 0
     assert balance(runtime, platform, clearing) == clearing_before + 6000
     # a duplicate webhook, and a late contrary one, change nothing
-    settle(runtime, psp, ref_of(psp, body["id"]), EventType.PAYOUT_SUCCEEDED)
-    settle(runtime, psp, ref_of(psp, body["id"]), EventType.PAYOUT_FAILED, "late")
+    settle(runtime, psp, ref_of(runtime, body["id"]), EventType.PAYOUT_SUCCEEDED)
+    settle(runtime, psp, ref_of(runtime, body["id"]), EventType.PAYOUT_FAILED, "late")
     assert client.get(url(platform, f"/payouts/{body['id']}"), headers=auth(token)).json()["state"] == "paid"
     assert balance(runtime, platform, w) == 2000 and balance(runtime, platform, transit) == 0
     with runtime.sessions() as db, db.begin():
@@ -110,8 +118,8 @@ def test_a_bounced_payout_returns_the_money_to_the_wallet(client, runtime, platf
     w = wallet(runtime, platform, user_id)
     body = ask(client, platform, token).json()
     assert body["amount"]["amount"] == 5000 and balance(runtime, platform, w) == 0
-    settle(runtime, psp, ref_of(psp, body["id"]), EventType.PAYOUT_FAILED, "account closed")
-    settle(runtime, psp, ref_of(psp, body["id"]), EventType.PAYOUT_FAILED, "account closed")
+    settle(runtime, psp, ref_of(runtime, body["id"]), EventType.PAYOUT_FAILED, "account closed")
+    settle(runtime, psp, ref_of(runtime, body["id"]), EventType.PAYOUT_FAILED, "account closed")
     got = client.get(url(platform, f"/payouts/{body['id']}"), headers=auth(token)).json()
     assert got["state"] == "bounced" and got["failure_reason"] == "account closed"
     assert balance(runtime, platform, w) == 5000
@@ -264,8 +272,8 @@ def test_the_statement_totals_a_months_payouts(client, runtime, platform, psp):
     earn(runtime, platform, user_id, 20000)
     a = ask(client, platform, token, "a", 6000).json()
     b = ask(client, platform, token, "b", 6000).json()
-    settle(runtime, psp, ref_of(psp, a["id"]), EventType.PAYOUT_SUCCEEDED)
-    settle(runtime, psp, ref_of(psp, b["id"]), EventType.PAYOUT_FAILED, "iban closed")
+    settle(runtime, psp, ref_of(runtime, a["id"]), EventType.PAYOUT_SUCCEEDED)
+    settle(runtime, psp, ref_of(runtime, b["id"]), EventType.PAYOUT_FAILED, "iban closed")
     period = runtime.clock.now().strftime("%Y-%m")
     s = client.get(url(platform, f"/payouts/statement?period={period}"), headers=auth(token)).json()
     assert [p["id"] for p in s["payouts"]] == [a["id"], b["id"]]
@@ -299,3 +307,44 @@ def test_CARPOOL_PAY_1_the_monthly_run_pays_each_wallet_once_and_carries_small_b
     with runtime.sessions() as db, db.begin():
         [p] = payouts.list_payouts(db, platform_id=platform.id, user_id=rich)
     assert p.trigger == "schedule" and p.amount == Money(1234) and "CARPOOL-PAY-1" in p.rules
+
+
+def test_a_request_retried_after_a_rollback_orders_one_transfer_at_the_provider(
+    client, runtime, platform, psp
+):
+    """The provider accepted the order but our transaction then failed: the retry with the same
+    request id sends the same idempotency key, so the provider answers the first order again."""
+    user_id, _ = validated_provider(client, runtime, platform, psp)
+    earn(runtime, platform, user_id, 6000)
+
+    def once() -> payouts.PayoutView:
+        with runtime.sessions() as db, db.begin():
+            return payouts.request_payout(
+                db,
+                psp,
+                platform=platform,
+                user_id=user_id,
+                amount=None,
+                request_key="crash",
+                now=runtime.clock.now(),
+            )
+
+    class Crash(Exception):
+        pass
+
+    with pytest.raises(Crash), runtime.sessions() as db, db.begin():
+        payouts.request_payout(
+            db,
+            psp,
+            platform=platform,
+            user_id=user_id,
+            amount=None,
+            request_key="crash",
+            now=runtime.clock.now(),
+        )
+        raise Crash
+    assert balance(runtime, platform, wallet(runtime, platform, user_id)) == 6000  # rolled back
+    view = once()
+    assert len(psp.payout_calls) == 1
+    assert view.provider_ref == next(iter(psp.payouts.values())).provider_ref
+    assert balance(runtime, platform, wallet(runtime, platform, user_id)) == 0

@@ -13,6 +13,7 @@ negative (a ledger flag), so two racing requests can never pay out more than the
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -72,6 +73,14 @@ def _view(db: Session, row: Payout, *, replayed: bool = False) -> PayoutView:
         row.settled_at,
         replayed,
     )
+
+
+def provider_key(platform_id: str, user_id: str, request_key: str) -> str:
+    """The idempotency key sent to the payment provider: derived from the provider's own request
+    key, not from the payout's id, so that a request retried after a rollback (the provider
+    answered but our transaction failed) can never order a second transfer."""
+    digest = hashlib.sha256(f"{platform_id}\n{user_id}\n{request_key}".encode()).hexdigest()
+    return f"payout:{digest[:40]}"
 
 
 def wallet_of(db: Session, platform: PlatformView, user_id: str, now: datetime) -> ledger.AccountView:
@@ -187,7 +196,7 @@ def request_payout(
         iban=bank.iban,
         holder_name=bank.holder_name,
         reference=f"payout {row.id[:8]}",
-        idempotency_key=f"payout:{row.id}",
+        idempotency_key=provider_key(platform.id, user_id, request_key),
     )
     row.provider_ref = op.provider_ref
     row.state = domain.IN_TRANSIT
