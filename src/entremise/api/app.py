@@ -20,6 +20,7 @@ from entremise.api import growth as growth_api
 from entremise.api import moderation as moderation_api
 from entremise.api import orders as orders_api
 from entremise.api import payments as payments_api
+from entremise.api import payouts as payouts_api
 from entremise.api import privacy as privacy_api
 from entremise.api import reviews as reviews_api
 from entremise.api import sanctions as sanctions_api
@@ -54,6 +55,7 @@ ROUTERS: list[APIRouter] = [
     sanctions_api.router,
     reviews_api.router,
     fraud_api.router,
+    payouts_api.router,
 ]
 
 

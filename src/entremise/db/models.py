@@ -13,11 +13,13 @@ from entremise.db.base import Base
 from entremise.files import models as _files  # noqa: F401
 from entremise.fraud import models as _fraud  # noqa: F401
 from entremise.growth import models as _growth  # noqa: F401
+from entremise.kyc import models as _kyc  # noqa: F401
 from entremise.ledger import models as _ledger  # noqa: F401
 from entremise.moderation import models as _moderation  # noqa: F401
 from entremise.notify import models as _notify  # noqa: F401
 from entremise.orders import models as _orders  # noqa: F401
 from entremise.payments import models as _payments  # noqa: F401
+from entremise.payouts import models as _payouts  # noqa: F401
 from entremise.platforms import models as _platforms  # noqa: F401
 from entremise.privacy import models as _privacy  # noqa: F401
 from entremise.reviews import models as _reviews  # noqa: F401

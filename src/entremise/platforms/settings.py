@@ -12,9 +12,11 @@ from entremise.billing.settings import BillingSettings
 from entremise.claims.settings import ClaimsSettings
 from entremise.fraud.settings import FraudSettings
 from entremise.growth.settings import GrowthSettings
+from entremise.kyc.settings import KycSettings
 from entremise.moderation.settings import ModerationSettings
 from entremise.orders.settings import OrdersSettings
 from entremise.payments.settings import PaymentsSettings
+from entremise.payouts.settings import PayoutSettings
 from entremise.privacy.settings import PrivacySettings
 from entremise.reviews.settings import ReviewsSettings
 from entremise.sanctions.settings import SanctionsSettings
@@ -91,3 +93,5 @@ class PlatformSettings(BaseModel):
     reviews: ReviewsSettings = Field(default_factory=ReviewsSettings)
     # fraud signals: thresholds and linking identifiers (docs/fraud.md)
     fraud: FraudSettings = Field(default_factory=FraudSettings)
+    kyc: KycSettings = Field(default_factory=KycSettings)  # EXPERT-WALLET-1 (docs/kyc.md)
+    payouts: PayoutSettings = Field(default_factory=PayoutSettings)  # EXPERT-WALLET-2, CARPOOL-PAY-1
