@@ -255,3 +255,17 @@ def test_an_invalid_iban_is_refused(runtime, platform, client):
     r = _mandate(client, platform, payer, "FR7630006000011234567890188")
     assert r.status_code == 422 and "iban" in r.text
     assert client.get(url(platform, "/me/mandates"), headers=payer.headers).json() == []
+
+
+def test_a_debit_can_be_refunded(runtime, platform, client):
+    payer = Payer(client, platform)
+    staff = staff_headers(client, runtime, platform)
+    m = _mandate(client, platform, payer, testdata.IBAN_OK).json()
+    deliver(runtime, client, platform)
+    d = client.post(
+        url(platform, f"/mandates/{m['id']}/debits"), json={"amount": 900}, headers={**staff, **key()}
+    ).json()
+    deliver(runtime, client, platform)
+    assert _refund(client, platform, staff, d["id"], 400).status_code == 201
+    deliver(runtime, client, platform)
+    assert payer.payment(d["id"])["refunded"] == 400 and payer.credit(runtime) == 500

@@ -340,7 +340,7 @@ class SandboxProvider:
         found = self._existing("refund", idempotency_key)
         if found is not None:
             return self._answer(found)
-        paid = self._op(payin_ref, ("payin", "preauth"))
+        paid = self._op(payin_ref, ("payin", "preauth", "debit"))
         op = self._new(
             "refund",
             idempotency_key,
