@@ -1146,3 +1146,36 @@ def export_data(db: Session, *, platform_id: str, user_id: str) -> dict[str, Any
 
 def platform_of(db: Session, platform_id: str) -> PlatformView:
     return platforms.get(db, platform_id)
+
+
+def purge_notices(db: Session, *, platform_id: str, before: datetime) -> list[str]:
+    """COMMON-PRIVACY-3: erase the notifier's identity from notices older than `before` whose item
+    is decided and against which no complaint is open (the notice itself and its outcome stay).
+    Returns the ids of the notices erased."""
+    open_sources = select(Complaint.source_id).where(
+        Complaint.platform_id == platform_id, Complaint.status == "open"
+    )
+    rows = db.scalars(
+        select(Notice)
+        .join(ModerationItem, ModerationItem.id == Notice.item_id)
+        .where(
+            Notice.platform_id == platform_id,
+            Notice.created_at < before,
+            Notice.email.is_not(None),
+            ModerationItem.status != "pending",
+            ModerationItem.id.not_in(open_sources),
+        )
+        .order_by(Notice.id)
+    )
+    erased = []
+    for n in rows:
+        n.name = None
+        n.email = None
+        n.details = {
+            k: v
+            for k, v in (n.details or {}).items()
+            if k in ("explanation", "location", "legal_grounds", "notified_on")
+        }
+        erased.append(n.id)
+    db.flush()
+    return erased
