@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from entremise.accounts import service as accounts
@@ -844,7 +845,13 @@ def _open_complaint(
         created_at=now,
     )
     db.add(c)
-    db.flush()
+    try:
+        with db.begin_nested():
+            db.flush()
+    except IntegrityError as exc:  # the same complaint sent twice at once
+        raise Conflict(
+            "a complaint about this decision is already being handled", rules=[domain.COMPLAINT_RULE]
+        ) from exc
     record(
         db,
         platform_id=platform.id,
