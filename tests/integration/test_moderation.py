@@ -393,3 +393,53 @@ def test_COMMON_MODERATION_1_a_restricted_profile_disappears_from_its_public_pag
             now=runtime.clock.now(),
         )
     assert client.get(url(platform, f"/links/consultation/{slug}")).status_code == 200
+
+
+def test_COMMON_PRIVACY_1_a_logged_in_notifier_finds_the_notice_and_the_author_the_statement_in_the_export(
+    client, runtime, platform, clock
+) -> None:
+    from entremise.privacy import service as privacy
+
+    author, _e, _t = user_session(client, platform)
+    notifier, _e2, notifier_token = user_session(client, platform)
+    r = notify(client, platform, author, headers=auth(notifier_token))
+    assert r.status_code == 201
+    staff = staff_token(client, runtime, platform)
+    decide(client, platform, staff, r.json()["item_id"], "remove")
+    with runtime.sessions() as db, db.begin():
+        mine = privacy.build_export(db, platform=platform, user_id=notifier, now=clock.now())["sections"][
+            "moderation"
+        ]
+        theirs = privacy.build_export(db, platform=platform, user_id=author, now=clock.now())["sections"][
+            "moderation"
+        ]
+    assert [n["id"] for n in mine["notices"]] == [r.json()["id"]] and mine["statements_of_reasons"] == []
+    assert [s["action"] for s in theirs["statements_of_reasons"]] == ["profile removed"] and theirs[
+        "notices"
+    ] == []
+
+
+def test_COMMON_PRIVACY_3_decided_notices_lose_the_notifiers_identity_after_the_retention(
+    client, runtime, platform, clock
+) -> None:
+    author, _e, _t = user_session(client, platform)
+    pending_author, _e3, _t3 = user_session(client, platform)
+    decided = notify(client, platform, author).json()
+    waiting = notify(client, platform, pending_author, email="waiting@example.fr").json()
+    staff = staff_token(client, runtime, platform)
+    decide(client, platform, staff, decided["item_id"], "keep")
+    with runtime.sessions() as db, db.begin():
+        assert (
+            moderation.purge_notices(db, platform_id=platform.id, before=clock.now() - timedelta(days=365))
+            == []
+        )
+        erased = moderation.purge_notices(
+            db, platform_id=platform.id, before=clock.now() + timedelta(seconds=1)
+        )
+    assert erased == [decided["id"]]
+    with runtime.sessions() as db:
+        kept = db.get(Notice, waiting["id"])
+        gone = db.get(Notice, decided["id"])
+        assert kept is not None and kept.email == "waiting@example.fr"
+        assert gone is not None and gone.email is None and gone.name is None
+        assert "profession" not in gone.details and gone.details["explanation"]

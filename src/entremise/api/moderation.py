@@ -11,13 +11,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, Field
 
+from entremise.accounts import service as accounts
 from entremise.accounts.auth import CurrentPrincipal, Meta, StaffPrincipal
 from entremise.api.deps import CurrentPlatform, Db, Now, RuntimeDep
 from entremise.api.pagination import Pagination, paginate
 from entremise.api.schemas import ApiModel, Page, Text
+from entremise.kernel.errors import Unauthorized
 from entremise.moderation import service
 
 router = APIRouter(prefix="/api/v1/platforms/{platform}", tags=["moderation"])
@@ -86,10 +88,28 @@ def notice_form(platform: CurrentPlatform) -> FormOut:
 @router.post(
     "/moderation/notices", status_code=201, response_model=NoticeOut, summary="Notify content (anyone)"
 )
-def submit_notice(body: NoticeIn, platform: CurrentPlatform, db: Db, now: Now, meta: Meta) -> NoticeOut:
+def submit_notice(
+    body: NoticeIn, request: Request, platform: CurrentPlatform, db: Db, now: Now, meta: Meta
+) -> NoticeOut:
+    """No session needed; with a valid one, the notice is linked to the account (and in its export)."""
+    notifier: str | None = None
+    header = request.headers.get("authorization") or ""
+    if header.lower().startswith("bearer ") and len(header) < 250:
+        with db.begin():
+            try:
+                notifier = accounts.authenticate(
+                    db, platform_id=platform.id, token=header[7:].strip(), now=now
+                ).user_id
+            except Unauthorized:
+                notifier = None
     with db.begin():
         notice, _token = service.submit_notice(
-            db, platform=platform, fields=body.model_dump(exclude_none=True), ip=meta.ip, now=now
+            db,
+            platform=platform,
+            fields=body.model_dump(exclude_none=True),
+            ip=meta.ip,
+            now=now,
+            notifier_user_id=notifier,
         )
     from entremise.moderation.domain import FALSE_NOTICE_WARNING, NOTICE_RULES
 

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, Boolean, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from entremise.db.base import Base, UTCDateTime
@@ -115,7 +116,20 @@ class Complaint(Base):
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
-    __table_args__ = (Index("ix_moderation_complaints_queue", "platform_id", "status", "created_at"),)
+    __table_args__ = (
+        Index("ix_moderation_complaints_queue", "platform_id", "status", "created_at"),
+        # one open complaint per decision and side, even when both are sent at once
+        Index(
+            "uq_moderation_complaints_open",
+            "platform_id",
+            "source_kind",
+            "source_id",
+            "complainant",
+            unique=True,
+            sqlite_where=sql_text("status = 'open'"),
+            postgresql_where=sql_text("status = 'open'"),
+        ),
+    )
 
 
 class HiddenContent(Base):

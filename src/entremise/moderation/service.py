@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from entremise.accounts import service as accounts
@@ -844,7 +845,13 @@ def _open_complaint(
         created_at=now,
     )
     db.add(c)
-    db.flush()
+    try:
+        with db.begin_nested():
+            db.flush()
+    except IntegrityError as exc:  # the same complaint sent twice at once
+        raise Conflict(
+            "a complaint about this decision is already being handled", rules=[domain.COMPLAINT_RULE]
+        ) from exc
     record(
         db,
         platform_id=platform.id,
@@ -1146,3 +1153,36 @@ def export_data(db: Session, *, platform_id: str, user_id: str) -> dict[str, Any
 
 def platform_of(db: Session, platform_id: str) -> PlatformView:
     return platforms.get(db, platform_id)
+
+
+def purge_notices(db: Session, *, platform_id: str, before: datetime) -> list[str]:
+    """COMMON-PRIVACY-3: erase the notifier's identity from notices older than `before` whose item
+    is decided and against which no complaint is open (the notice itself and its outcome stay).
+    Returns the ids of the notices erased."""
+    open_sources = select(Complaint.source_id).where(
+        Complaint.platform_id == platform_id, Complaint.status == "open"
+    )
+    rows = db.scalars(
+        select(Notice)
+        .join(ModerationItem, ModerationItem.id == Notice.item_id)
+        .where(
+            Notice.platform_id == platform_id,
+            Notice.created_at < before,
+            Notice.email.is_not(None),
+            ModerationItem.status != "pending",
+            ModerationItem.id.not_in(open_sources),
+        )
+        .order_by(Notice.id)
+    )
+    erased = []
+    for n in rows:
+        n.name = None
+        n.email = None
+        n.details = {
+            k: v
+            for k, v in (n.details or {}).items()
+            if k in ("explanation", "location", "legal_grounds", "notified_on")
+        }
+        erased.append(n.id)
+    db.flush()
+    return erased

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from entremise.db.base import Base, UTCDateTime
@@ -33,7 +33,19 @@ class Sanction(Base):
     lifted_by: Mapped[str | None] = mapped_column(String(36))
     lift_reason: Mapped[str | None] = mapped_column(Text)
 
-    __table_args__ = (Index("ix_sanctions_user", "platform_id", "user_id", "status"),)
+    __table_args__ = (
+        Index("ix_sanctions_user", "platform_id", "user_id", "status"),
+        # one standing sanction per kind and user, even when two staff members act at once
+        Index(
+            "uq_sanctions_active_kind",
+            "platform_id",
+            "user_id",
+            "kind",
+            unique=True,
+            sqlite_where=text("status = 'active'"),
+            postgresql_where=text("status = 'active'"),
+        ),
+    )
 
 
 class RegistrationBan(Base):

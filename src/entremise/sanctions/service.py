@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from entremise.accounts import service as accounts
@@ -180,7 +181,11 @@ def impose(
         s.cure_until = cure.outcome
         s.rules = list(dict.fromkeys([*s.rules, *cure.rules]))
     db.add(s)
-    db.flush()
+    try:
+        with db.begin_nested():
+            db.flush()
+    except IntegrityError as exc:  # another staff member imposed the same kind at the same time
+        raise Conflict(f"a {kind} already stands against this account") from exc
     actor = Actor("staff", decided_by)
     if eff.hide_profile and not moderation.is_hidden(
         db, platform_id=platform_id, kind="profile", content_id=user_id

@@ -172,9 +172,18 @@ def upgrade() -> None:
         ["platform_id", "status", "created_at"],
         unique=False,
     )
+    op.create_index(
+        "uq_moderation_complaints_open",
+        "moderation_complaints",
+        ["platform_id", "source_kind", "source_id", "complainant"],
+        unique=True,
+        sqlite_where=sa.text("status = 'open'"),
+        postgresql_where=sa.text("status = 'open'"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("uq_moderation_complaints_open", table_name="moderation_complaints")
     op.drop_index("ix_moderation_complaints_queue", table_name="moderation_complaints")
     op.drop_table("moderation_complaints")
     op.drop_index(op.f("ix_moderation_statements_user_id"), table_name="moderation_statements")

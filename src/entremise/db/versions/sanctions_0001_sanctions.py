@@ -44,6 +44,14 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_sanctions")),
     )
     op.create_index("ix_sanctions_user", "sanctions", ["platform_id", "user_id", "status"], unique=False)
+    op.create_index(
+        "uq_sanctions_active_kind",
+        "sanctions",
+        ["platform_id", "user_id", "kind"],
+        unique=True,
+        sqlite_where=sa.text("status = 'active'"),
+        postgresql_where=sa.text("status = 'active'"),
+    )
     op.create_table(
         "sanction_bans",
         sa.Column("id", sa.String(length=36), nullable=False),
@@ -67,5 +75,6 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_sanction_bans_sanction_id"), table_name="sanction_bans")
     op.drop_index("ix_sanction_bans_digest", table_name="sanction_bans")
     op.drop_table("sanction_bans")
+    op.drop_index("uq_sanctions_active_kind", table_name="sanctions")
     op.drop_index("ix_sanctions_user", table_name="sanctions")
     op.drop_table("sanctions")
