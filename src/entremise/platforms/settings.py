@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from entremise.billing.settings import BillingSettings
 from entremise.claims.settings import ClaimsSettings
 from entremise.growth.settings import GrowthSettings
+from entremise.metering.settings import MeteringSettings
 from entremise.orders.settings import OrdersSettings
 from entremise.privacy.settings import PrivacySettings
 from entremise.scheduling.settings import SchedulingSettings
@@ -78,3 +79,5 @@ class PlatformSettings(BaseModel):
     # kinds of claims, mediation (docs/claims.md)
     claims: ClaimsSettings = Field(default_factory=ClaimsSettings)
     billing: BillingSettings = Field(default_factory=BillingSettings)
+    # metered sessions: rates, fees, increments (docs/metering.md)
+    metering: MeteringSettings = Field(default_factory=MeteringSettings)

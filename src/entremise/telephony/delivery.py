@@ -1,0 +1,77 @@
+"""Delivering the sandbox's webhooks: the worker job `telephony-webhooks`.
+
+Each due row is claimed (`FOR UPDATE SKIP LOCKED` on PostgreSQL), signed at the moment it is sent
+and posted to `/api/v1/telephony/webhooks/sandbox` over HTTP (in tests, the real ASGI app through
+its test client). A 2xx marks it delivered; another 4xx marks it rejected (the engine refused it,
+sending it again would not help); a 5xx or a network error is retried with backoff, up to
+`MAX_ATTEMPTS`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import httpx
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from entremise.kernel import signing
+from entremise.kernel.backoff import exponential_backoff
+from entremise.telephony.models import SandboxWebhook
+from entremise.telephony.sandbox import NAME
+
+PATH = f"/api/v1/telephony/webhooks/{NAME}"
+MAX_ATTEMPTS = 8
+
+
+def deliver_due(
+    sessions: sessionmaker[Session], *, now: datetime, secret: str, http: httpx.Client, limit: int = 100
+) -> int:
+    """Send every webhook due at `now` (oldest first); the number sent (whatever the answer)."""
+    with sessions() as db, db.begin():
+        q = (
+            select(SandboxWebhook.id)
+            .where(SandboxWebhook.status == "pending", SandboxWebhook.due_at <= now)
+            .order_by(SandboxWebhook.due_at, SandboxWebhook.id)
+            .limit(limit)
+        )
+        if db.get_bind().dialect.name == "postgresql":
+            q = q.with_for_update(skip_locked=True)
+        ids = list(db.scalars(q))
+    sent = 0
+    for webhook_id in ids:
+        with sessions() as db, db.begin():
+            row = db.get(SandboxWebhook, webhook_id, with_for_update=True)
+            if row is None or row.status != "pending" or row.due_at > now:
+                continue
+            body = row.body.encode()
+            row.attempts += 1
+            try:
+                answer = http.post(
+                    PATH,
+                    content=body,
+                    headers={
+                        "Content-Type": "application/json",
+                        signing.HEADER: signing.sign(secret, body, now),
+                    },
+                )
+            except httpx.HTTPError as exc:
+                _retry(row, now, f"{exc.__class__.__name__}: {exc}"[:500], None)
+            else:
+                row.last_status = answer.status_code
+                if answer.status_code < 300:
+                    row.status, row.done_at = "delivered", now
+                elif answer.status_code < 500:
+                    row.status, row.done_at, row.last_error = "rejected", now, answer.text[:500]
+                else:
+                    _retry(row, now, answer.text[:500], answer.status_code)
+            sent += 1
+    return sent
+
+
+def _retry(row: SandboxWebhook, now: datetime, error: str, status: int | None) -> None:
+    row.last_error, row.last_status = error, status
+    if row.attempts >= MAX_ATTEMPTS:
+        row.status, row.done_at = "dead", now
+    else:
+        row.due_at = now + exponential_backoff(row.attempts, timedelta(seconds=5), timedelta(minutes=10))
