@@ -56,6 +56,7 @@ class MeteredSession(Base):
     budget: Mapped[int] = mapped_column(BigInteger)  # what the client allowed (held), minor units
     hold_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
     max_seconds: Mapped[int] = mapped_column(Integer)
+    facts: Mapped[dict[str, Any]] = mapped_column(JSON)  # what the provider's events said (domain.derive)
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     end_status: Mapped[str | None] = mapped_column(String(20), nullable=True)

@@ -62,6 +62,7 @@ def upgrade() -> None:
         sa.Column("budget", BIGINT, nullable=False),
         sa.Column("hold_id", sa.String(36), nullable=True),
         sa.Column("max_seconds", sa.Integer(), nullable=False),
+        sa.Column("facts", sa.JSON(), nullable=False),
         sa.Column("answered_at", UTC(), nullable=True),
         sa.Column("ended_at", UTC(), nullable=True),
         sa.Column("end_status", sa.String(20), nullable=True),
