@@ -494,3 +494,83 @@ def test_others_sessions_are_invisible_and_untouchable(runtime, client, clock):
         client.get(url(platform, f"/metering/sessions/{s['id']}"), headers=auth(staff_here)).status_code
         == 200
     )
+
+
+def test_privacy_export_and_purge_of_call_numbers(runtime, client, clock):
+    """COMMON-PRIVACY-3: the numbers of finished sessions are erased after the retention period."""
+    from entremise.metering import privacy_hooks
+    from entremise.platforms import service as platforms
+
+    platform = consult_platform(runtime)
+    provider_id, _ = provider(client, platform)
+    client_id, ctoken = funded_client(client, runtime, platform)
+    s = start(client, platform, ctoken, provider_id, sandbox={"answer_after": 0, "duration": 60}).json()
+    deliver(runtime, client, s["id"], clock.now())
+    deliver(runtime, client, s["id"], move(clock, 60))
+    with runtime.sessions() as db, db.begin():
+        view = platforms.get(db, platform.id)
+        exported = privacy_hooks.export(db, view, client_id)
+        assert [e["id"] for e in exported] == [s["id"]] and "split" not in exported[0]["statement"]
+        assert exported[0]["my_number"] == "+33612345678"
+        assert privacy_hooks.purge_numbers(db, view, clock.now() - timedelta(days=1), clock.now()).count == 0
+        assert privacy_hooks.purge_numbers(db, view, clock.now() + timedelta(days=1), clock.now()).count == 1
+    with runtime.sessions() as db:
+        row = db.get(MeteredSession, s["id"])
+        assert row is not None and row.client_number is None and row.total == 325
+
+
+def test_EXPERT_CONSULT_1_a_joined_appointment_runs_as_a_metered_video_session(runtime, client, clock):
+    """The appointment's terms (1.50 €/min, 0.30 €/min of fee, EXPERT-FEE-1) rate the room's minutes."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from metering_helpers import make_platform
+
+    platform = make_platform(
+        runtime, {"scheduling": {"fee_per_minute": 30}, "metering": {"model": "fee", "connection_fee": 0}}
+    )
+    provider_id, _, ptoken = user_session(client, platform, role="provider", first_name="Zoé", last_name="Durand")
+    week = {d: [{"start": "09:00", "end": "12:00"}] for d in ("mon", "tue", "wed", "thu", "fri")}
+    r = client.put(
+        url(platform, "/scheduling/me"),
+        json={"weekly": week, "per_minute_rate": 150, "min_notice_minutes": 60},
+        headers=auth(ptoken),
+    )
+    assert r.status_code == 200, r.text
+    client_id, ctoken = funded_client(client, runtime, platform, 10_000)
+    starts = datetime(2026, 11, 25, 9, tzinfo=ZoneInfo("Europe/Paris"))
+    r = client.post(
+        url(platform, "/appointments"),
+        json={
+            "provider_id": provider_id,
+            "starts_at": starts.isoformat(),
+            "offer": {"kind": "per_minute", "minutes": 30},
+            "withdrawal_waiver": {"accepted": True, "text": "Je renonce à mon droit de rétractation."},
+        },
+        headers=auth(ctoken),
+    )
+    assert r.status_code == 201, r.text
+    appt = r.json()
+    clock.set(starts - timedelta(minutes=5))
+    join = url(platform, f"/metering/appointments/{appt['id']}/join")
+    r = client.post(join, json={"sandbox": {"answer_after": 300, "duration": 600}}, headers=auth(ctoken))
+    assert r.status_code == 200, r.text
+    s = r.json()
+    assert s["appointment_id"] == appt["id"] and s["mode"] == "video" and s["budget"]["amount"] == 4500
+    again = client.post(join, headers=auth(ptoken))
+    assert again.status_code == 200 and again.json()["id"] == s["id"] and "provider" in again.json()["join_urls"]
+    _, _, stranger = user_session(client, platform)
+    assert client.post(join, headers=auth(stranger)).status_code == 404
+    deliver(runtime, client, s["id"], clock.now())
+    deliver(runtime, client, s["id"], move(clock, 300))
+    assert session(client, platform, ctoken, s["id"])["state"] == "live"
+    got = client.get(url(platform, f"/appointments/{appt['id']}"), headers=auth(ctoken)).json()
+    assert got["state"] == "started"
+    deliver(runtime, client, s["id"], move(clock, 600))
+    done = session(client, platform, ctoken, s["id"])
+    assert done["state"] == "ended" and done["total"]["amount"] == 1500
+    got = client.get(url(platform, f"/appointments/{appt['id']}"), headers=auth(ctoken)).json()
+    assert got["state"] == "completed"
+    assert balance(runtime, platform, AccountType.CLIENT_CREDIT, client_id) == (8_500, 8_500)
+    assert balance(runtime, platform, AccountType.PROVIDER_WALLET, provider_id)[0] == 1200
+    assert balance(runtime, platform, AccountType.PLATFORM_FEES)[0] == 300

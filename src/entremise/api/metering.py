@@ -269,3 +269,33 @@ def get_statement(
             user_id=principal.user_id,
             is_staff=_is_staff(principal),
         )
+
+
+class JoinIn(ApiModel):
+    sandbox: ScriptIn | None = None
+
+
+@router.post(
+    "/metering/appointments/{appointment_id}/join",
+    response_model=SessionOut,
+    summary="Open the video room of my appointment: a metered session at its terms",
+)
+def join_appointment(
+    appointment_id: Id,
+    principal: TermsAccepted,
+    platform: CurrentPlatform,
+    db: Db,
+    now: Now,
+    body: JoinIn | None = None,
+) -> SessionOut:
+    script = body.sandbox if body else None
+    with db.begin():
+        view = service.join_appointment(
+            db,
+            platform=platform,
+            appointment_id=appointment_id,
+            user_id=principal.user_id,
+            options={"sandbox": script.model_dump()} if script else None,
+            now=now,
+        )
+    return SessionOut.of(view)

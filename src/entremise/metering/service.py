@@ -364,7 +364,6 @@ def start(
     options = dict(options or {})
     if options and s.provider != "sandbox":
         raise InvalidInput([FieldError("body.sandbox", "only the sandbox provider plays scripts")])
-    max_seconds = rating.max_seconds(tariff, hold)
     session_id = new_id()
     hold_id = funding.reserve(
         db,
@@ -375,7 +374,49 @@ def start(
         rules=["EXPERT-CONSULT-1", "EXPERT-PRICE-4"] if tariff.cap else ["CONSULT-CREDIT-1"],
         now=now,
     )
-    ring = (now + timedelta(seconds=s.ring_timeout_seconds)).isoformat()
+    return _open(
+        db,
+        platform,
+        session_id=session_id,
+        client_id=client_id,
+        provider_id=provider_id,
+        mode=mode,
+        tariff=tariff,
+        budget=hold,
+        hold_id=hold_id,
+        appointment_id=None,
+        numbers=(client_number, provider_number),
+        to_mobile=to_mobile,
+        ring_deadline=now + timedelta(seconds=s.ring_timeout_seconds),
+        options=options,
+        now=now,
+    )
+
+
+def _open(
+    db: Session,
+    platform: PlatformView,
+    *,
+    session_id: str,
+    client_id: str,
+    provider_id: str,
+    mode: str,
+    tariff: Tariff,
+    budget: int,
+    hold_id: str | None,
+    appointment_id: str | None,
+    numbers: tuple[str | None, str | None],
+    to_mobile: bool,
+    ring_deadline: datetime,
+    options: Mapping[str, Any],
+    now: datetime,
+) -> SessionView:
+    """Create the session and its process, then connect through the port (requested → connecting)."""
+    s = platform.settings.metering
+    client_number, provider_number = numbers
+    hold = budget
+    max_seconds = rating.max_seconds(tariff, hold)
+    ring = ring_deadline.isoformat()
     instance = processes.start(
         db,
         platform.id,
@@ -401,7 +442,7 @@ def start(
         instance_id=instance.id,
         client_id=client_id,
         provider_id=provider_id,
-        appointment_id=None,
+        appointment_id=appointment_id,
         mode=mode,
         state=instance.state,
         telephony=s.provider,
@@ -453,6 +494,78 @@ def start(
     )
     db.flush()
     return _sview(row, connection.join_urls)
+
+
+def join_appointment(
+    db: Session,
+    *,
+    platform: PlatformView,
+    appointment_id: str,
+    user_id: str,
+    options: Mapping[str, Any] | None,
+    now: datetime,
+) -> SessionView:
+    """A participant opens the video room of a booked appointment (EXPERT-CONSULT-1): the first one
+    creates the metered session at the appointment's terms (its rate and budget, or its package),
+    whose money is the appointment's own hold; the second gets the same session."""
+    from entremise.scheduling import service as scheduling
+
+    appt = scheduling.get_appointment(
+        db, platform_id=platform.id, appointment_id=appointment_id, user_id=user_id
+    )
+    existing = db.scalar(
+        select(MeteredSession).where(
+            MeteredSession.platform_id == platform.id, MeteredSession.appointment_id == appointment_id
+        )
+    )
+    if existing is not None:
+        join_urls: Mapping[str, str] = {}
+        if existing.reference:
+            join_urls = (
+                telephony.outbound(existing.telephony, db)
+                .start(
+                    StartRequest(
+                        existing.id, Mode(existing.mode), idempotency_key=f"metering:{existing.id}:start"
+                    ),
+                    now,
+                )
+                .join_urls
+            )
+        return _sview(existing, join_urls)
+    if appt.state != "confirmed":
+        raise Conflict(f"the appointment is {appt.state.replace('_', ' ')}")
+    if appt.mode != Mode.VIDEO.value:
+        raise Conflict("only video appointments open a room here; phone appointments are bridged by staff")
+    s = platform.settings.metering
+    common: dict[str, Any] = {
+        "currency": appt.price.currency,
+        "increment_seconds": s.billing_increment_seconds,
+        "rate_rule": "EXPERT-PRICE-1",
+        "max_minutes": appt.minutes,
+        "one_third_max_minutes": s.one_third_max_minutes,
+    }
+    if appt.kind == "package":
+        tariff = Tariff("package", package_minutes=appt.minutes, package_price=appt.price.amount, **common)
+    else:
+        tariff = Tariff("per_minute", rate_per_minute=appt.price.amount // max(appt.minutes, 1), **common)
+    grace = timedelta(minutes=platform.settings.scheduling.no_show_grace_minutes)
+    return _open(
+        db,
+        platform,
+        session_id=new_id(),
+        client_id=appt.client_id,
+        provider_id=appt.provider_id,
+        mode=appt.mode,
+        tariff=tariff,
+        budget=appt.price.amount,
+        hold_id=None,
+        appointment_id=appointment_id,
+        numbers=(None, None),
+        to_mobile=False,
+        ring_deadline=max(appt.ends_at + grace, now + timedelta(seconds=s.ring_timeout_seconds)),
+        options=dict(options or {}),
+        now=now,
+    )
 
 
 # --- events -----------------------------------------------------------------------------------
@@ -697,12 +810,25 @@ def settle_session(
     if row.appointment_id:
         from entremise.scheduling import service as scheduling
 
+        appt = scheduling.get_appointment(
+            db, platform_id=platform_id, appointment_id=row.appointment_id, user_id="", is_staff=True
+        )
+        # the platform's fee of the appointment's terms (EXPERT-FEE-1): per minute billed, or per package
+        if appt.kind == "package":
+            fee = min(appt.fee, total)
+        else:
+            per_minute = appt.fee.amount // max(appt.minutes, 1)
+            fee = min(Money(per_minute * -(-r.billed_seconds // 60), row.currency), total)
+        split = rating.Split(
+            total, total - fee, fee, Money.zero(row.currency), ("EXPERT-FEE-1",), "the appointment's fee"
+        )
+        statement = _statement(row, r, split, s)
         scheduling.appointment_settled(
             db,
             platform_id=platform_id,
             appointment_id=row.appointment_id,
             charge=total,
-            platform_fee=split.platform + split.vat,
+            platform_fee=fee,
             now=now,
             rules=rules or ("EXPERT-CONSULT-1",),
             reason=reason,
