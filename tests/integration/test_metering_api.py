@@ -529,7 +529,9 @@ def test_EXPERT_CONSULT_1_a_joined_appointment_runs_as_a_metered_video_session(r
     platform = make_platform(
         runtime, {"scheduling": {"fee_per_minute": 30}, "metering": {"model": "fee", "connection_fee": 0}}
     )
-    provider_id, _, ptoken = user_session(client, platform, role="provider", first_name="Zoé", last_name="Durand")
+    provider_id, _, ptoken = user_session(
+        client, platform, role="provider", first_name="Zoé", last_name="Durand"
+    )
     week = {d: [{"start": "09:00", "end": "12:00"}] for d in ("mon", "tue", "wed", "thu", "fri")}
     r = client.put(
         url(platform, "/scheduling/me"),
@@ -558,7 +560,9 @@ def test_EXPERT_CONSULT_1_a_joined_appointment_runs_as_a_metered_video_session(r
     s = r.json()
     assert s["appointment_id"] == appt["id"] and s["mode"] == "video" and s["budget"]["amount"] == 4500
     again = client.post(join, headers=auth(ptoken))
-    assert again.status_code == 200 and again.json()["id"] == s["id"] and "provider" in again.json()["join_urls"]
+    assert (
+        again.status_code == 200 and again.json()["id"] == s["id"] and "provider" in again.json()["join_urls"]
+    )
     _, _, stranger = user_session(client, platform)
     assert client.post(join, headers=auth(stranger)).status_code == 404
     deliver(runtime, client, s["id"], clock.now())
