@@ -195,3 +195,10 @@ def test_split_adds_up(t: Tariff, s: int) -> None:
     ):
         assert split.provider + split.platform + split.vat == total
         assert not split.provider.is_negative and not split.platform.is_negative
+
+
+@given(st.integers(0, 100_000), st.integers(0, 10 * 86_400))
+def test_integer_per_minute_rounding_is_half_up(amount: int, seconds: int) -> None:
+    from entremise.kernel.money import round_half_up
+
+    assert rating._per_minute(amount, seconds) == round_half_up(Decimal(amount) * seconds / 60)

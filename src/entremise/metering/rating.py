@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, Decimal
+from functools import lru_cache
 from typing import Literal
 
 from entremise.kernel.money import Money, round_half_up
@@ -95,7 +96,8 @@ class Rating:
 
 
 def _per_minute(amount_per_minute: int, seconds: int) -> int:
-    return round_half_up(Decimal(amount_per_minute) * seconds / 60)
+    """`amount_per_minute × seconds / 60`, rounded half-up (exact integer arithmetic; both >= 0)."""
+    return (amount_per_minute * seconds * 2 + 60) // 120
 
 
 def _ceil_div(a: int, b: int) -> int:
@@ -128,6 +130,7 @@ def price_ceiling(t: Tariff, budget: int | None) -> int | None:
     return min(limits) if limits else None
 
 
+@lru_cache(maxsize=4096)
 def max_seconds(t: Tariff, budget: int | None) -> int:
     """The longest session the budget buys (whole increments), at most `max_minutes` (or the package)."""
     if t.kind == "package":
