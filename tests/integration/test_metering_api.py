@@ -578,3 +578,52 @@ def test_EXPERT_CONSULT_1_a_joined_appointment_runs_as_a_metered_video_session(r
     assert balance(runtime, platform, AccountType.CLIENT_CREDIT, client_id) == (8_500, 8_500)
     assert balance(runtime, platform, AccountType.PROVIDER_WALLET, provider_id)[0] == 1200
     assert balance(runtime, platform, AccountType.PLATFORM_FEES)[0] == 300
+
+
+def test_concurrent_deliveries_of_one_event_apply_once_and_budgets_never_overdraw(runtime, client, clock):
+    """Money contended: the same end delivered by two threads settles once; two starts competing
+    for one credit hold at most what the credit has."""
+    import threading
+
+    platform = consult_platform(runtime)
+    provider_id, _ = provider(client, platform)
+    client_id, ctoken = funded_client(client, runtime, platform, 5000)
+    s = start(
+        client, platform, ctoken, provider_id, budget=3000, sandbox={"answer_after": 0, "duration": 60}
+    ).json()
+    deliver(runtime, client, s["id"], clock.now())
+    end = {
+        "id": "evt_end_" + s["id"],
+        "type": "call.ended",
+        "end_status": "completed",
+        "reference": reference_of(runtime, s["id"]),
+        "occurred_at": (clock.now() + timedelta(seconds=60)).isoformat(),
+    }
+    move(clock, 60)
+    answers: list[int] = []
+    gate = threading.Barrier(2)
+
+    def send() -> None:
+        gate.wait()
+        answers.append(_post_event(runtime, client, clock, end).status_code)
+
+    threads = [threading.Thread(target=send) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert answers == [200, 200]
+    assert balance(runtime, platform, AccountType.CLIENT_CREDIT, client_id) == (5000 - 325, 5000 - 325)
+    results: list[int] = []
+
+    def begin() -> None:
+        gate.wait()
+        results.append(start(client, platform, ctoken, provider_id, budget=3000).status_code)
+
+    threads = [threading.Thread(target=begin) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(results) == [201, 409]
+    assert balance(runtime, platform, AccountType.CLIENT_CREDIT, client_id)[1] == 5000 - 325 - 3000

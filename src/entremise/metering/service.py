@@ -31,6 +31,7 @@ from entremise.accounts import domain as accounts_domain
 from entremise.accounts import service as accounts
 from entremise.audit.service import Actor, record
 from entremise.booking import service as processes
+from entremise.booking.models import ProcessInstance
 from entremise.booking.service import ProcessActor
 from entremise.kernel.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound
 from entremise.kernel.ids import new_id
@@ -588,23 +589,30 @@ def ingest(db: Session, *, telephony_name: str, event: CallEvent, now: datetime)
 
     NotFound: no session has this reference. Conflict: the session is finished (an end-type event
     for a finished session is stored and ignored: it echoes the engine's own hang-up)."""
+    found = db.execute(
+        select(MeteredSession.instance_id).where(
+            MeteredSession.telephony == telephony_name, MeteredSession.reference == event.reference
+        )
+    ).first()
+    if found is None:
+        raise NotFound(f"no session for {event.reference!r}")
+    # locks in the order `take` and the timers use: the process instance, then the session row;
+    # concurrent deliveries of one call wait here, so the duplicate check below sees the first
+    db.execute(select(ProcessInstance.id).where(ProcessInstance.id == found[0]).with_for_update())
+    session = db.scalar(
+        select(MeteredSession)
+        .where(MeteredSession.telephony == telephony_name, MeteredSession.reference == event.reference)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    assert session is not None
     seen = db.scalar(
         select(CallEventRow).where(
             CallEventRow.telephony == telephony_name, CallEventRow.event_id == event.id
         )
     )
     if seen is not None:
-        row = db.get(MeteredSession, seen.session_id)
-        return IngestResult(True, seen.session_id, row.state if row else "unknown", "duplicate")
-    session = db.scalar(
-        select(MeteredSession)
-        .where(MeteredSession.telephony == telephony_name, MeteredSession.reference == event.reference)
-        .with_for_update()
-    )
-    if session is None:
-        raise NotFound(f"no session for {event.reference!r}")
-    # the process instance first, then the session row (the order `take` uses)
-    processes.get_instance(db, session.platform_id, session.instance_id)
+        return IngestResult(True, session.id, session.state, "duplicate")
     finished = session.state in ("ended", "no_show", "failed", "cancelled")
     if finished:
         if event.type.value not in ("call.ended", "participant.left"):
