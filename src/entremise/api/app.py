@@ -18,9 +18,11 @@ from entremise.api import files as files_api
 from entremise.api import growth as growth_api
 from entremise.api import metering as metering_api
 from entremise.api import orders as orders_api
+from entremise.api import payments as payments_api
 from entremise.api import privacy as privacy_api
 from entremise.api import scheduling as scheduling_api
 from entremise.api import telephony as telephony_api
+from entremise.api import wallets as wallets_api
 from entremise.api.body_limit import BodyLimitMiddleware
 from entremise.api.idempotency import IdempotencyMiddleware
 from entremise.api.request_context import RequestContextMiddleware
@@ -44,6 +46,10 @@ ROUTERS: list[APIRouter] = [
     billing_api.router,
     metering_api.router,
     telephony_api.router,
+    wallets_api.router,
+    payments_api.router,
+    payments_api.webhook_router,
+    payments_api.sandbox_router,
 ]
 
 

@@ -16,10 +16,12 @@ from entremise.ledger import models as _ledger  # noqa: F401
 from entremise.metering import models as _metering  # noqa: F401
 from entremise.notify import models as _notify  # noqa: F401
 from entremise.orders import models as _orders  # noqa: F401
+from entremise.payments import models as _payments  # noqa: F401
 from entremise.platforms import models as _platforms  # noqa: F401
 from entremise.privacy import models as _privacy  # noqa: F401
 from entremise.scheduling import models as _scheduling  # noqa: F401
 from entremise.telephony import models as _telephony  # noqa: F401
 from entremise.terms import models as _terms  # noqa: F401
+from entremise.wallets import models as _wallets  # noqa: F401
 
 metadata = Base.metadata

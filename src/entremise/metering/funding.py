@@ -1,12 +1,12 @@
-"""Where the money of metered sessions comes from and goes: the one adapter to switch to the wallet
-API (`wallets.funding.reserve/settle/release`) when it lands.
+"""Where the money of metered sessions comes from and goes, through the wallet's funding API.
 
-Until then: a hold on the client's `client_credit` ledger account reserves the budget before the
-call connects; on end, one capture moves what is due from the hold to the provider's wallet, the
-platform's commission (consult: `platform_revenue`) or fee (expert, EXPERT-FEE-1:
-`platform_fees`) and the VAT collected, and gives the rest back to the client, in one ledger
-transaction citing the rules. Every posting has a key derived from the session's id, so a retried
-settlement after a crash never moves money twice.
+Before the call connects, a reservation on the client's wallet (bonus first, then paid credit,
+CONSULT-CREDIT-1) holds the budget; its id is kept in the session's `hold_id` column. On end, the
+settlement captures what is due to the provider's wallet, the platform's commission (consult:
+`platform_revenue`) or fee (expert, EXPERT-FEE-1: `platform_fees`) and the VAT collected, and
+gives the rest back, in the session's one database transaction citing the rules (one ledger
+transaction per balance the reservation drew on: bonus and paid). Every key derives from the
+session's id, so a retried settlement after a crash never moves money twice.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from entremise.kernel.money import Money
 from entremise.ledger import service as ledger
 from entremise.ledger.domain import AccountType
 from entremise.metering.rating import Split
+from entremise.wallets import funding as wallet_funding
 
 CAUSE = "metered_session"
 
@@ -33,11 +34,6 @@ def _account(
     ).id
 
 
-def available(db: Session, *, platform_id: str, client_id: str, currency: str, now: datetime) -> Money:
-    account = _account(db, platform_id, AccountType.CLIENT_CREDIT, now, currency, owner=client_id)
-    return ledger.balance(db, platform_id=platform_id, account_id=account).available
-
-
 def reserve(
     db: Session,
     *,
@@ -48,20 +44,18 @@ def reserve(
     rules: Sequence[str],
     now: datetime,
 ) -> str:
-    """Hold the budget on the client's credit; the hold's id (InsufficientFunds: 409)."""
-    account = _account(db, platform_id, AccountType.CLIENT_CREDIT, now, amount.currency, owner=client_id)
-    return ledger.hold(
+    """Reserve the budget on the client's wallet; the reservation's id (InsufficientFunds: 409)."""
+    return wallet_funding.reserve(
         db,
         platform_id=platform_id,
-        account_id=account,
+        client_id=client_id,
         amount=amount,
-        idempotency_key=f"metering:{session_id}:hold",
-        code="metering.reserved",
-        rules=list(rules),
         cause=(CAUSE, session_id),
+        idempotency_key=f"metering:{session_id}:hold",
         now=now,
-        reason="the consultation's budget is reserved on the client's credit",
         actor=Actor("user", client_id),
+        rules=list(rules),
+        code="metering.reserved",
     ).id
 
 
@@ -77,21 +71,10 @@ def settle(
     rules: Sequence[str],
     reason: str,
     now: datetime,
-) -> str | None:
-    """Capture `split.total` from the hold (the rest goes back to the client); the transaction's id,
-    or None when nothing was due (the whole hold is released)."""
+) -> tuple[str, ...]:
+    """Take `split.total` from the reservation (the rest goes back to the client); the ledger
+    transaction ids (none moved money when nothing was due: the reservation is released)."""
     currency = split.total.currency
-    if not split.total.is_positive:
-        release(
-            db,
-            platform_id=platform_id,
-            hold_id=hold_id,
-            session_id=session_id,
-            rules=rules,
-            reason=reason,
-            now=now,
-        )
-        return None
     to: list[tuple[str, Money]] = []
     if split.provider.is_positive:
         to.append(
@@ -104,18 +87,19 @@ def settle(
         to.append((_account(db, platform_id, platform_account, now, currency), split.platform))
     if split.vat.is_positive:
         to.append((_account(db, platform_id, AccountType.VAT_COLLECTED, now, currency), split.vat))
-    return ledger.capture(
+    settled = wallet_funding.settle(
         db,
         platform_id=platform_id,
-        hold_id=hold_id,
-        to=to,
-        idempotency_key=f"metering:{session_id}:settle",
-        code="metering.settled",
+        reservation_id=hold_id,
+        due=split.total,
+        split=to,
         rules=list(rules),
+        idempotency_key=f"metering:{session_id}:settle",
         now=now,
-        final=True,
+        code="metering.settled",
         reason=reason,
-    ).id
+    )
+    return settled.transaction_ids
 
 
 def release(
@@ -128,13 +112,13 @@ def release(
     reason: str,
     now: datetime,
 ) -> None:
-    ledger.release(
+    wallet_funding.release(
         db,
         platform_id=platform_id,
-        hold_id=hold_id,
+        reservation_id=hold_id,
+        rules=list(rules),
         idempotency_key=f"metering:{session_id}:release",
         now=now,
         code="metering.released",
-        rules=list(rules),
         reason=reason,
     )

@@ -13,6 +13,7 @@ from entremise.claims.settings import ClaimsSettings
 from entremise.growth.settings import GrowthSettings
 from entremise.metering.settings import MeteringSettings
 from entremise.orders.settings import OrdersSettings
+from entremise.payments.settings import PaymentsSettings
 from entremise.privacy.settings import PrivacySettings
 from entremise.scheduling.settings import SchedulingSettings
 
@@ -81,3 +82,4 @@ class PlatformSettings(BaseModel):
     billing: BillingSettings = Field(default_factory=BillingSettings)
     # metered sessions: rates, fees, increments (docs/metering.md)
     metering: MeteringSettings = Field(default_factory=MeteringSettings)
+    payments: PaymentsSettings = Field(default_factory=PaymentsSettings)

@@ -19,6 +19,7 @@ from entremise.claims import deadlines as _claim_deadlines  # noqa: F401 (regist
 from entremise.metering import service as _metering  # noqa: F401 - registers the metered session process
 from entremise.notify.dispatch import deliver_due
 from entremise.orders import service as _djob_orders  # noqa: F401 - registers the djob process and its file purposes
+from entremise.payments import sandbox as psp_sandbox
 from entremise.privacy.retention import purge_due as purge_personal_data
 from entremise.runtime import Runtime
 from entremise.scheduling import process as _appointment_process  # noqa: F401 - its timers run here
@@ -63,4 +64,5 @@ JOBS: list[tuple[str, Job]] = [
     ("billing-monthly-run", billing_jobs.monthly_runs),
     ("billing-documents", billing_jobs.pending_documents),
     ("telephony-webhooks", deliver_sandbox_webhooks),
+    ("psp-sandbox-webhooks", psp_sandbox.deliver_job),
 ]
