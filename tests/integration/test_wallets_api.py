@@ -231,3 +231,26 @@ def test_COMMON_PRIVACY_1_the_export_has_a_wallets_section(client, runtime, plat
     section = archive["sections"]["wallets"]
     assert section["balances"]["paid"] == 1000 and section["balances"]["bonus"] == 500
     assert [p["status"] for p in section["purchases"]] == ["paid"]
+
+
+def test_CONSULT_CREDIT_1_closing_a_wallet_refunds_paid_credit_to_the_card_and_forfeits_the_bonus(
+    client, runtime, platform
+) -> None:
+    staff = staff_token(client, runtime, platform)
+    user, _, token = user_session(client, platform)
+    r = _buy_by_card(client, platform, token, packs(runtime, platform)[3].id)  # 30 € + 15 €
+    assert r.status_code == 201, r.text
+    deliver(runtime, client, platform)
+    assert client.get(url(platform, "/me/wallet"), headers=auth(token)).json()["available"] == 4500
+    assert client.post(url(platform, f"/wallets/{user}/closure"), headers=auth(token)).status_code == 403
+    r = client.post(url(platform, f"/wallets/{user}/closure"), headers=auth(staff))
+    assert r.status_code == 200, r.text
+    assert r.json() == {"refundable": 3000, "forfeited": 1500}
+    w = client.get(url(platform, "/me/wallet"), headers=auth(token)).json()
+    assert (w["paid"], w["bonus"], w["refund_due"]) == (0, 0, 3000)
+    deliver(runtime, client, platform)
+    w = client.get(url(platform, "/me/wallet"), headers=auth(token)).json()
+    assert w["refund_due"] == 0  # the provider refunded the card
+    assert clearing(runtime, platform) == 0
+    mine = client.get(url(platform, "/me/pack-purchases"), headers=auth(token)).json()["items"]
+    assert [(p["status"], p["refunded"]) for p in mine] == [("refunded", 3000)]

@@ -541,3 +541,21 @@ def promo_active(
             db, platform_id=platform.id, promo_id=promo_id, active=body.active, now=now, actor=_actor(staff)
         )
     return PromoOut.of(v)
+
+
+class ClosureOut(BaseModel):
+    refundable: int
+    forfeited: int
+
+
+@router.post(
+    "/wallets/{client_id}/closure",
+    response_model=ClosureOut,
+    summary="Close a client's wallet: paid credit refunded, bonus forfeited (staff)",
+)
+def close(staff: StaffPrincipal, platform: CurrentPlatform, db: Db, now: Now, client_id: Id) -> ClosureOut:
+    with db.begin():
+        c = wallets.close_wallet(
+            db, platform_id=platform.id, client_id=client_id, now=now, actor=_actor(staff)
+        )
+    return ClosureOut(refundable=c.refundable.amount, forfeited=c.forfeited.amount)

@@ -669,8 +669,9 @@ def close_wallet(
     currency: str = DEFAULT_CURRENCY,
     actor: Actor | None = None,
 ) -> domain.Closure:
-    """Close a wallet (the account closes): paid credit is set aside for its refund, the bonus is
-    forfeited to the promotions account and never paid out (CONSULT-CREDIT-1). Money still held by
+    """Close a wallet (the account closes): paid credit is set aside for its refund and refunded to
+    the cards that paid its packs, the bonus is forfeited to the promotions account and never paid
+    out (CONSULT-CREDIT-1). Money still held by
     an open reservation stays until that reservation ends; a second call moves what is left."""
     paid = paid_account(db, platform_id, client_id, currency, now)
     bonus = bonus_account(db, platform_id, client_id, currency, now)
@@ -699,6 +700,7 @@ def close_wallet(
             reason=decision.reason,
             actor=actor,
         )
+    refunded = _refund_purchases_to_card(db, platform_id, client_id, c.refundable, now, actor)
     record(
         db,
         platform_id=platform_id,
@@ -708,9 +710,61 @@ def close_wallet(
         at=now,
         rules=decision.rules,
         reason=decision.reason,
-        data={"refundable": c.refundable.amount, "forfeited": c.forfeited.amount, "currency": currency},
+        data={
+            "refundable": c.refundable.amount,
+            "forfeited": c.forfeited.amount,
+            "refunded_to_card": refunded.amount,
+            "currency": currency,
+        },
     )
     return c
+
+
+def _refund_purchases_to_card(
+    db: Session, platform_id: str, client_id: str, amount: Money, now: datetime, actor: Actor | None
+) -> Money:
+    """Ask the provider to refund up to `amount` (already on `refund_due`) to the cards that paid
+    the client's packs, newest purchase first; what no pack payment covers (credit that came
+    another way) stays on `refund_due` for staff to pay back. The total asked."""
+    left = amount
+    rows = db.scalars(
+        select(PackPurchase)
+        .where(
+            PackPurchase.platform_id == platform_id,
+            PackPurchase.client_id == client_id,
+            PackPurchase.currency == amount.currency,
+            PackPurchase.status.in_(DONE_STATUSES),
+            PackPurchase.payment_id.is_not(None),
+        )
+        .order_by(PackPurchase.created_at.desc(), PackPurchase.id.desc())
+        .with_for_update()
+    ).all()
+    source = refund_due_account(db, platform_id, client_id, amount.currency, now)
+    for row in rows:
+        if not left.is_positive:
+            break
+        assert row.payment_id is not None
+        payment = payments.get_payment(db, platform_id=platform_id, payment_id=row.payment_id)
+        part = min(left, Money(row.price - row.refunded, row.currency), payment.refundable)
+        if not part.is_positive:
+            continue
+        payments.refund(
+            db,
+            platform_id=platform_id,
+            payment_id=row.payment_id,
+            amount=part,
+            reason=f"wallet closed: paid credit of pack {row.name} refunded",
+            rules=[domain.RULE_CREDIT],
+            idempotency_key=f"pack:{row.id}:close:{row.refunded}",
+            now=now,
+            actor=actor or Actor.system(),
+            source_account_id=source,
+        )
+        row.refunded += part.amount
+        row.status = "refunded"
+        row.updated_at = now
+        left = left - part
+    return amount - left
 
 
 # --- promo codes -------------------------------------------------------------------------------
