@@ -627,3 +627,22 @@ def test_concurrent_deliveries_of_one_event_apply_once_and_budgets_never_overdra
         t.join()
     assert sorted(results) == [201, 409]
     assert balance(runtime, platform, AccountType.CLIENT_CREDIT, client_id)[1] == 5000 - 325 - 3000
+
+
+def test_CONSULT_RECORD_1_the_sandbox_recording_reference_is_kept_on_the_session(runtime, client, clock):
+    platform = consult_platform(runtime)
+    provider_id, _ = provider(client, platform)
+    _, ctoken = funded_client(client, runtime, platform)
+    s = start(
+        client, platform, ctoken, provider_id, sandbox={"answer_after": 0, "duration": 30, "record": True}
+    ).json()
+    plain = start(client, platform, ctoken, provider_id, sandbox={"answer_after": 0, "duration": 30}).json()
+    for sid in (s["id"], plain["id"]):
+        deliver(runtime, client, sid, clock.now())
+    move(clock, 30)
+    for sid in (s["id"], plain["id"]):
+        deliver(runtime, client, sid, clock.now())
+    with runtime.sessions() as db:
+        recorded, unrecorded = db.get(MeteredSession, s["id"]), db.get(MeteredSession, plain["id"])
+        assert recorded is not None and recorded.recording_ref == f"rec_{recorded.reference}"
+        assert unrecorded is not None and unrecorded.recording_ref is None
