@@ -13,7 +13,7 @@ import traceback
 from pathlib import Path
 
 # importing a benchmark module registers it
-from bench import http, ledger, ledger_balance, ledger_crash, sqlite_writes  # noqa: F401
+from bench import http, ledger, ledger_balance, ledger_crash, metering, sqlite_writes  # noqa: F401
 from bench.registry import BENCHMARKS, Context, Measurement
 
 

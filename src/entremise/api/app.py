@@ -17,6 +17,7 @@ from entremise.api import claims as claims_api
 from entremise.api import files as files_api
 from entremise.api import fraud as fraud_api
 from entremise.api import growth as growth_api
+from entremise.api import metering as metering_api
 from entremise.api import moderation as moderation_api
 from entremise.api import orders as orders_api
 from entremise.api import payments as payments_api
@@ -25,6 +26,7 @@ from entremise.api import privacy as privacy_api
 from entremise.api import reviews as reviews_api
 from entremise.api import sanctions as sanctions_api
 from entremise.api import scheduling as scheduling_api
+from entremise.api import telephony as telephony_api
 from entremise.api import wallets as wallets_api
 from entremise.api.body_limit import BodyLimitMiddleware
 from entremise.api.idempotency import IdempotencyMiddleware
@@ -47,6 +49,8 @@ ROUTERS: list[APIRouter] = [
     growth_api.public_router,
     claims_api.router,
     billing_api.router,
+    metering_api.router,
+    telephony_api.router,
     wallets_api.router,
     payments_api.router,
     payments_api.webhook_router,

@@ -15,6 +15,7 @@ from entremise.fraud import models as _fraud  # noqa: F401
 from entremise.growth import models as _growth  # noqa: F401
 from entremise.kyc import models as _kyc  # noqa: F401
 from entremise.ledger import models as _ledger  # noqa: F401
+from entremise.metering import models as _metering  # noqa: F401
 from entremise.moderation import models as _moderation  # noqa: F401
 from entremise.notify import models as _notify  # noqa: F401
 from entremise.orders import models as _orders  # noqa: F401
@@ -25,6 +26,7 @@ from entremise.privacy import models as _privacy  # noqa: F401
 from entremise.reviews import models as _reviews  # noqa: F401
 from entremise.sanctions import models as _sanctions  # noqa: F401
 from entremise.scheduling import models as _scheduling  # noqa: F401
+from entremise.telephony import models as _telephony  # noqa: F401
 from entremise.terms import models as _terms  # noqa: F401
 from entremise.wallets import models as _wallets  # noqa: F401
 

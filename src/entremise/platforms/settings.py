@@ -13,6 +13,7 @@ from entremise.claims.settings import ClaimsSettings
 from entremise.fraud.settings import FraudSettings
 from entremise.growth.settings import GrowthSettings
 from entremise.kyc.settings import KycSettings
+from entremise.metering.settings import MeteringSettings
 from entremise.moderation.settings import ModerationSettings
 from entremise.orders.settings import OrdersSettings
 from entremise.payments.settings import PaymentsSettings
@@ -85,6 +86,8 @@ class PlatformSettings(BaseModel):
     # kinds of claims, mediation (docs/claims.md)
     claims: ClaimsSettings = Field(default_factory=ClaimsSettings)
     billing: BillingSettings = Field(default_factory=BillingSettings)
+    # metered sessions: rates, fees, increments (docs/metering.md)
+    metering: MeteringSettings = Field(default_factory=MeteringSettings)
     payments: PaymentsSettings = Field(default_factory=PaymentsSettings)
     # notices, moderation, complaints (docs/moderation.md); sanctions (docs/sanctions.md)
     moderation: ModerationSettings = Field(default_factory=ModerationSettings)
