@@ -477,6 +477,12 @@ def _find_by_identifier(db: Session, platform: PlatformView, identifier: str) ->
     return raw.lower(), None
 
 
+def find_by_identifier(db: Session, *, platform: PlatformView, identifier: str) -> UserView | None:
+    """The account an e-mail (or phone, where it is a login) names on this platform, if any."""
+    _, user = _find_by_identifier(db, platform, identifier)
+    return None if user is None else _view(user)
+
+
 def login(
     db: Session,
     *,

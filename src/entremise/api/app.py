@@ -17,6 +17,7 @@ from entremise.api import claims as claims_api
 from entremise.api import files as files_api
 from entremise.api import growth as growth_api
 from entremise.api import orders as orders_api
+from entremise.api import packs as packs_api
 from entremise.api import privacy as privacy_api
 from entremise.api import scheduling as scheduling_api
 from entremise.api.body_limit import BodyLimitMiddleware
@@ -40,6 +41,7 @@ ROUTERS: list[APIRouter] = [
     growth_api.public_router,
     claims_api.router,
     billing_api.router,
+    packs_api.router,
 ]
 
 
