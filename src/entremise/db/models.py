@@ -19,5 +19,6 @@ from entremise.platforms import models as _platforms  # noqa: F401
 from entremise.privacy import models as _privacy  # noqa: F401
 from entremise.scheduling import models as _scheduling  # noqa: F401
 from entremise.terms import models as _terms  # noqa: F401
+from entremise.wallets import models as _wallets  # noqa: F401
 
 metadata = Base.metadata
