@@ -68,6 +68,24 @@ def test_a_pack_platform_has_its_figures_with_rule_ids_its_terms_and_its_claims(
     assert set(packs) == {"consult", "expert"} and "CONSULT-CALL-4" in packs["consult"]["rules"]
 
 
+def test_CONSULT_CREDIT_1_the_packs_credit_packs_are_on_sale_in_the_wallet_module(runtime, consult, expert):
+    from entremise.wallets import service as wallets
+
+    with runtime.sessions() as db, db.begin():
+        on_sale = wallets.list_packs(db, platform_id=consult.id, active_only=True)
+        none = wallets.list_packs(db, platform_id=expert.id, active_only=True)
+    assert [(p.price.amount, p.bonus.amount) for p in on_sale] == [
+        (1000, 0),
+        (1000, 500),
+        (3000, 0),
+        (3000, 1500),
+        (5000, 0),
+        (5000, 2500),
+        (10000, 0),
+    ]
+    assert none == []
+
+
 def test_staff_override_a_figure_and_the_change_is_audited_with_its_rules(client, runtime, consult):
     token = staff_token(client, runtime, consult)
     r = client.patch(

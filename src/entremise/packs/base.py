@@ -70,6 +70,8 @@ class Pack:
     rules: tuple[str, ...]  # every rule ID the pack makes executable
     demo: Callable[..., Any] | None = None
     hooks: tuple[Callable[[], None], ...] = field(default=())
+    # run once in the transaction that creates a platform with the pack (db, platform, now)
+    on_create: Callable[..., None] | None = None
 
     def figures(self) -> list[FigureSpec]:
         """Every figure of the pack, with the rules it implements: its own settings first."""

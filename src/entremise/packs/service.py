@@ -87,6 +87,8 @@ def create_platform(
             base_url=base_url,
             now=now,
         )
+    if the_pack.on_create is not None:
+        the_pack.on_create(db, view, now)
     return view
 
 

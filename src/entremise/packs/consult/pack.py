@@ -3,20 +3,25 @@ buys each service from its Masters and resells it (docs/pack-consult.md)."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy.orm import Session
 
+from entremise.audit.service import Actor
 from entremise.claims.refunds import register_refund_policy
 from entremise.claims.subjects import SubjectFacts
 from entremise.kernel.decision import Verdict
+from entremise.kernel.money import Money
 from entremise.packs import demo as demo_data
 from entremise.packs.base import Pack
 from entremise.packs.consult import policies
 from entremise.packs.consult.settings import ConsultSettings
 from entremise.platforms.models import Platform
+from entremise.platforms.service import PlatformView
 from entremise.platforms.settings import PlatformSettings
+from entremise.wallets import service as wallets
 
 CUT_CALL = "cut_call"  # the object of a claim about a cut call (CONSULT-CALL-4)
 
@@ -49,6 +54,25 @@ def cut_call_policy(db: Session, platform_id: str, facts: SubjectFacts, claim_ob
     raw = (row.settings or {}).get("pack_settings", {}) if row is not None else {}
     settings = ConsultSettings.model_validate(raw) if raw else ConsultSettings()
     return policies.cut_call_refund(settings, duration_seconds=facts.duration_seconds)
+
+
+def install_credit_packs(db: Session, platform: PlatformView, now: datetime) -> None:
+    """CONSULT-CREDIT-1: the pack's credit packs put on sale in the wallets module when the platform
+    is created; staff change them afterwards through the wallets module's packs."""
+    settings = ConsultSettings.model_validate(platform.settings.pack_settings)
+    for i, p in enumerate(settings.credit_packs):
+        price, bonus = Money(p.price, settings.currency), Money(p.bonus, settings.currency)
+        wallets.create_pack(
+            db,
+            platform_id=platform.id,
+            name=f"{price}" if not p.bonus else f"{price} + {bonus} offerts",
+            price=p.price,
+            bonus=p.bonus,
+            currency=settings.currency,
+            position=i + 1,
+            now=now,
+            actor=Actor.system(),
+        )
 
 
 def _register() -> None:
@@ -149,4 +173,5 @@ PACK = Pack(
     ),
     demo=load_demo,
     hooks=(_register,),
+    on_create=install_credit_packs,
 )
