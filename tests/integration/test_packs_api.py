@@ -43,9 +43,9 @@ def figures(client, platform) -> dict[str, dict]:
 
 def test_a_pack_platform_has_its_figures_with_rule_ids_its_terms_and_its_claims(client, consult, expert):
     f = figures(client, consult)
-    assert f["pack_settings.connection_fee"]["value"] == 125
-    assert f["pack_settings.connection_fee"]["rules"] == ["CONSULT-CALL-2"]
-    assert f["pack_settings.mobile_surcharge_per_minute"]["rules"] == ["CONSULT-CALL-3"]
+    assert f["metering.connection_fee"]["value"] == 125
+    assert f["metering.connection_fee"]["rules"] == ["CONSULT-CALL-2"]
+    assert f["metering.mobile_surcharge_per_minute"]["rules"] == ["CONSULT-CALL-3"]
     assert f["pack_settings.cut_call_refund_max_minutes"]["value"] == 5
     assert len(f["pack_settings.credit_packs"]["value"]) == 7
     assert not any(x["overridden"] for x in f.values())
@@ -90,15 +90,12 @@ def test_staff_override_a_figure_and_the_change_is_audited_with_its_rules(client
     token = staff_token(client, runtime, consult)
     r = client.patch(
         url(consult, "/settings"),
-        json={"settings": {"pack_settings.connection_fee": 99, "orders.commission_percent": "25"}},
+        json={"settings": {"metering.connection_fee": 99, "orders.commission_percent": "25"}},
         headers=auth(token),
     )
     assert r.status_code == 200, r.text
     got = {f["path"]: f for f in r.json()["figures"]}
-    assert (
-        got["pack_settings.connection_fee"]["value"] == 99
-        and got["pack_settings.connection_fee"]["overridden"]
-    )
+    assert got["metering.connection_fee"]["value"] == 99 and got["metering.connection_fee"]["overridden"]
     assert figures(client, consult)["orders.commission_percent"]["value"] == "25"
     with runtime.sessions() as db, db.begin():
         entry = (
@@ -112,11 +109,13 @@ def test_bad_overrides_name_each_setting_and_change_nothing(client, runtime, con
     before = figures(client, consult)
     r = client.patch(
         url(consult, "/settings"),
-        json={"settings": {"pack_settings.connection_fee": -1}},
+        json={"settings": {"pack_settings.cut_call_refund_max_minutes": -1}},
         headers=auth(token),
     )
     assert r.status_code == 422, r.text
-    assert [e["field"] for e in r.json()["errors"]] == ["body.settings.pack_settings.connection_fee"]
+    assert [e["field"] for e in r.json()["errors"]] == [
+        "body.settings.pack_settings.cut_call_refund_max_minutes"
+    ]
     r = client.patch(
         url(consult, "/settings"),
         json={"settings": {"pack_settings.no_such_thing": 1, "nowhere.at.all": 2, "pack": "expert"}},
@@ -141,12 +140,12 @@ def test_bad_overrides_name_each_setting_and_change_nothing(client, runtime, con
 
 def test_only_staff_of_the_platform_override(client, runtime, consult, expert):
     _, headers = session(client, consult)
-    body = {"settings": {"pack_settings.connection_fee": 1}}
+    body = {"settings": {"pack_settings.cut_call_refund_max_minutes": 1}}
     assert client.patch(url(consult, "/settings"), json=body).status_code == 401
     assert client.patch(url(consult, "/settings"), json=body, headers=headers).status_code == 403
     other_staff = staff_token(client, runtime, expert)
     assert client.patch(url(consult, "/settings"), json=body, headers=auth(other_staff)).status_code == 401
-    assert figures(client, consult)["pack_settings.connection_fee"]["value"] == 125
+    assert figures(client, consult)["pack_settings.cut_call_refund_max_minutes"]["value"] == 5
 
 
 def test_EXPERT_RECORD_1_recording_cannot_be_turned_on(client, runtime, expert):
@@ -211,10 +210,12 @@ def test_two_platforms_with_different_packs_never_see_each_others_data(client, r
     assert client.get(url(expert, "/me"), headers=auth(token)).status_code == 401
     staff = staff_token(client, runtime, consult)
     client.patch(
-        url(consult, "/settings"), json={"settings": {"pack_settings.connection_fee": 7}}, headers=auth(staff)
+        url(consult, "/settings"),
+        json={"settings": {"pack_settings.cut_call_refund_max_minutes": 7}},
+        headers=auth(staff),
     )
-    assert "pack_settings.connection_fee" not in figures(client, expert)
-    assert figures(client, consult)["pack_settings.connection_fee"]["value"] == 7
+    assert "pack_settings.cut_call_refund_max_minutes" not in figures(client, expert)
+    assert figures(client, consult)["pack_settings.cut_call_refund_max_minutes"]["value"] == 7
 
 
 # --- CONSULT-CALL-4 through the claims module ------------------------------------------------------

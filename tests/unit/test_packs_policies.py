@@ -44,13 +44,15 @@ def test_each_pack_ships_terms_in_french_and_english_for_each_audience_and_its_t
 
 
 def test_pack_settings_are_validated_with_the_pack_model_and_need_a_pack():
-    PlatformSettings.model_validate({"pack": "consult", "pack_settings": {"connection_fee": 150}})
-    with pytest.raises(ValidationError, match="connection_fee"):
-        PlatformSettings.model_validate({"pack": "consult", "pack_settings": {"connection_fee": -1}})
+    PlatformSettings.model_validate({"pack": "consult", "pack_settings": {"cut_call_refund_max_minutes": 3}})
+    with pytest.raises(ValidationError, match="cut_call_refund_max_minutes"):
+        PlatformSettings.model_validate(
+            {"pack": "consult", "pack_settings": {"cut_call_refund_max_minutes": -1}}
+        )
     with pytest.raises(ValidationError, match="unknown pack"):
         PlatformSettings.model_validate({"pack": "nope"})
     with pytest.raises(ValidationError, match="need a pack"):
-        PlatformSettings.model_validate({"pack_settings": {"connection_fee": 1}})
+        PlatformSettings.model_validate({"pack_settings": {"cut_call_refund_max_minutes": 1}})
 
 
 def test_CONSULT_CREDIT_1_the_seven_packs_with_their_bonus():
@@ -66,35 +68,6 @@ def test_CONSULT_CREDIT_1_the_seven_packs_with_their_bonus():
     ]
     missing = consult.credit_pack(C, 7)
     assert missing.outcome is None and missing.rules == ("CONSULT-CREDIT-1",)
-
-
-def test_CONSULT_CALL_1_2_per_started_minute_plus_connection_fee():
-    d = consult.rate_call(C, rate_per_minute=Money(250), seconds=61, mobile=False)
-    assert d.outcome.billed_minutes == 2
-    assert d.outcome.total == Money(2 * 250 + 125)
-    assert d.rules == ("CONSULT-CALL-1", "CONSULT-CALL-2")
-    assert [line.rules for line in d.outcome.lines] == [("CONSULT-CALL-1",), ("CONSULT-CALL-2",)]
-
-
-def test_CONSULT_CALL_3_mobile_surcharge_per_billed_minute_detected_with_phonenumbers():
-    assert consult.is_mobile("+33612345678") and consult.is_mobile("06 12 34 56 78")
-    assert not consult.is_mobile("+33145678901") and not consult.is_mobile("not a number")
-    d = consult.rate_call(C, rate_per_minute=Money(200), seconds=300, mobile=True)
-    assert d.outcome.total == Money(5 * 200 + 125 + 5 * 10)
-    assert "CONSULT-CALL-3" in d.rules
-
-
-def test_CONSULT_GIFT_1_gifted_minutes_first_and_a_wholly_free_call_costs_nothing():
-    d = consult.rate_call(C, rate_per_minute=Money(200), seconds=12 * 60, mobile=True, free_minutes=10)
-    assert d.outcome.free_minutes == 10 and d.outcome.total == Money(2 * 200 + 125 + 2 * 10)
-    free = consult.rate_call(C, rate_per_minute=Money(200), seconds=9 * 60, mobile=True, free_minutes=10)
-    assert free.outcome.total == Money(0) and free.rules == ("CONSULT-CALL-1", "CONSULT-GIFT-1")
-
-
-def test_CONSULT_CALL_1_the_increment_is_a_setting():
-    per_second = C.model_copy(update={"billing_increment_seconds": 1})
-    d = consult.rate_call(per_second, rate_per_minute=Money(120), seconds=90, mobile=False)
-    assert d.outcome.total == Money(180 + 125)
 
 
 def test_CONSULT_CALL_4_cut_call_refund_only_up_to_five_minutes():
@@ -175,28 +148,6 @@ def test_CONSULT_PACKAGE_1_told_after_two_months_unused():
     assert consult.unused_package_notice(C, last_used_at=T0, now=add_months(T0, 2)).allowed
 
 
-def test_EXPERT_PRICE_3_one_third_of_a_package_honoured_at_most_one_third():
-    d = expert.package_charge(E, price=Money(7500), minutes=15, used_seconds=4 * 60)
-    assert d.outcome == Money(2500) and d.rules == ("EXPERT-PRICE-3",)
-    assert expert.package_charge(E, price=Money(7500), minutes=15, used_seconds=5 * 60).outcome == Money(2500)
-    assert expert.package_charge(E, price=Money(7500), minutes=15, used_seconds=5 * 60 + 1).outcome == Money(
-        7500
-    )
-    assert expert.package_charge(E, price=Money(20000), minutes=90, used_seconds=60).outcome == Money(20000)
-
-
-def test_EXPERT_PRICE_4_a_per_minute_consultation_never_exceeds_fifty_euros():
-    d = expert.per_minute_charge(rate=Money(300), seconds=40 * 60, cap=Money(5000))
-    assert d.outcome == Money(5000) and "EXPERT-PRICE-4" in d.rules
-    assert expert.per_minute_charge(rate=Money(300), seconds=61, cap=Money(5000)).outcome == Money(600)
-
-
-def test_EXPERT_FEE_1_a_fixed_fee_charged_to_the_provider():
-    d = expert.platform_fee(E, price=Money(3000))
-    assert d.outcome.platform_fee == Money(150) and d.outcome.provider == Money(2850)
-    assert expert.platform_fee(E, price=Money(100)).outcome.provider == Money(0)
-
-
 def test_EXPERT_WALLET_1_documents_by_status_their_age_and_the_48_hour_answer():
     assert expert.kyc_documents("individual").outcome == ("id_card", "proof_of_address", "bank_details")
     assert "articles" in expert.kyc_documents("company").outcome
@@ -228,3 +179,18 @@ def test_EXPERT_RECORD_1_and_RATING_1_cannot_be_turned_on():
 def test_EXPERT_SANCTION_1_the_listed_sanctions_only():
     assert expert.sanction_verdict(E, sanction="block_wallet").allowed
     assert not expert.sanction_verdict(E, sanction="fine").allowed
+
+
+def test_the_packs_fill_the_metering_tariff_CONSULT_CALL_2_CONSULT_CALL_3_EXPERT_PRICE_4_EXPERT_FEE_1():
+    consult_doc = PlatformSettings.model_validate(
+        registry.get("consult").platform_defaults() | {"pack": "consult"}
+    )
+    assert (
+        consult_doc.metering.connection_fee == 125 and consult_doc.metering.mobile_surcharge_per_minute == 10
+    )
+    assert consult_doc.metering.model == "resale" and consult_doc.metering.per_minute_cap is None
+    expert_doc = PlatformSettings.model_validate(
+        registry.get("expert").platform_defaults() | {"pack": "expert"}
+    )
+    assert expert_doc.metering.per_minute_cap == 5000 and expert_doc.metering.model == "fee"
+    assert expert_doc.metering.connection_fee == 0 and expert_doc.metering.one_third_max_minutes == 60

@@ -16,10 +16,12 @@ from entremise.api import billing as billing_api
 from entremise.api import claims as claims_api
 from entremise.api import files as files_api
 from entremise.api import growth as growth_api
+from entremise.api import metering as metering_api
 from entremise.api import orders as orders_api
 from entremise.api import packs as packs_api
 from entremise.api import privacy as privacy_api
 from entremise.api import scheduling as scheduling_api
+from entremise.api import telephony as telephony_api
 from entremise.api.body_limit import BodyLimitMiddleware
 from entremise.api.idempotency import IdempotencyMiddleware
 from entremise.api.request_context import RequestContextMiddleware
@@ -41,6 +43,8 @@ ROUTERS: list[APIRouter] = [
     growth_api.public_router,
     claims_api.router,
     billing_api.router,
+    metering_api.router,
+    telephony_api.router,
     packs_api.router,
 ]
 

@@ -48,7 +48,7 @@ def rules_of(info: FieldInfo) -> tuple[str, ...]:
 class FigureSpec:
     """One figure of a pack: where it lives in the platform's settings and which rules it serves."""
 
-    path: str  # dotted path in the platform's settings, e.g. `pack_settings.connection_fee`
+    path: str  # dotted path in the platform's settings, e.g. `metering.connection_fee`
     rules: tuple[str, ...]
     description: str = ""
 

@@ -161,7 +161,7 @@ def _errors(exc: ValidationError, prefix: str) -> list[FieldError]:
 def override(
     db: Session, *, platform: PlatformView, changes: dict[str, Any], actor: Actor, now: datetime
 ) -> tuple[Pack | None, list[EffectiveFigure]]:
-    """Set figures by dotted path (`pack_settings.connection_fee`, `scheduling.cancel_free_hours`).
+    """Set figures by dotted path (`metering.connection_fee`, `scheduling.cancel_free_hours`).
 
     Every problem is reported at once, each naming its setting; nothing changes on a refusal."""
     if not changes:

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from entremise.billing.settings import BillingSettings
 from entremise.claims.settings import ClaimsSettings
 from entremise.growth.settings import GrowthSettings
+from entremise.metering.settings import MeteringSettings
 from entremise.orders.settings import OrdersSettings
 from entremise.privacy.settings import PrivacySettings
 from entremise.scheduling.settings import SchedulingSettings
@@ -80,6 +81,8 @@ class PlatformSettings(BaseModel):
     # kinds of claims, mediation (docs/claims.md)
     claims: ClaimsSettings = Field(default_factory=ClaimsSettings)
     billing: BillingSettings = Field(default_factory=BillingSettings)
+    # metered sessions: rates, fees, increments (docs/metering.md)
+    metering: MeteringSettings = Field(default_factory=MeteringSettings)
     # the reference platform this one runs (docs/packs.md) and the pack's own figures: validated
     # by the pack's settings model, stored complete (defaults filled in)
     pack: str | None = None

@@ -14,6 +14,7 @@ from entremise.claims.refunds import register_refund_policy
 from entremise.claims.subjects import SubjectFacts
 from entremise.kernel.decision import Verdict
 from entremise.kernel.money import Money
+from entremise.metering import rating
 from entremise.packs import demo as demo_data
 from entremise.packs.base import Pack
 from entremise.packs.consult import policies
@@ -33,6 +34,16 @@ def platform_defaults() -> dict[str, Any]:
     return {
         "roles": roles,
         "orders": {"commission_percent": "30"},  # CONSULT-DJOB-1: the platform resells, per Master
+        # CONSULT-CALL-1/2/3: per started minute, 1.25 € per call, 0.10 €/min to a mobile; the
+        # platform resells each consultation for a commission per Master
+        "metering": {
+            "model": "resale",
+            "billing_increment_seconds": 60,
+            "connection_fee": 125,
+            "mobile_surcharge_per_minute": 10,
+            "per_minute_cap": None,
+            "default_commission_percent": "30",
+        },
         "claims": {
             "kinds": {
                 "consultation": {"preset": "consult-consultation"},
@@ -121,6 +132,10 @@ PACK = Pack(
     platform_defaults=platform_defaults,
     module_figures={
         "roles.provider.self_service": ("COMMON-ACCOUNT-1",),
+        "metering.billing_increment_seconds": ("CONSULT-CALL-1",),
+        "metering.connection_fee": ("CONSULT-CALL-2",),
+        "metering.mobile_surcharge_per_minute": ("CONSULT-CALL-3",),
+        "metering.default_commission_percent": ("CONSULT-CALL-1",),
         "orders.commission_percent": ("CONSULT-DJOB-1",),
         "orders.commission_percent_by_provider": ("CONSULT-DJOB-1",),
         "orders.brief_max_chars": ("CONSULT-DJOB-1",),
@@ -134,8 +149,8 @@ PACK = Pack(
     processes=("djob", "appointment"),
     policies={
         "credit_pack": policies.credit_pack,
-        "rate_call": policies.rate_call,
-        "is_mobile": policies.is_mobile,
+        "rate_call": rating.rate,  # CONSULT-CALL-1/2/3, CONSULT-GIFT-1 (the metering module's)
+        "split_resale": rating.split_resale,
         "cut_call_refund": policies.cut_call_refund,
         "review_eligibility": policies.review_eligibility,
         "review_listing": policies.review_listing,

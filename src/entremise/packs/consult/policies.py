@@ -8,8 +8,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
-import phonenumbers
-
 from entremise.kernel.decision import Decision, Verdict
 from entremise.kernel.money import Money
 from entremise.packs.base import add_months
@@ -23,80 +21,6 @@ def credit_pack(settings: ConsultSettings, index: int) -> Decision[tuple[Money, 
     p = settings.credit_packs[index]
     price, bonus = Money(p.price, settings.currency), Money(p.bonus, settings.currency)
     return Decision((price, bonus), ("CONSULT-CREDIT-1",), f"pack {index}: {price} + {bonus} offered")
-
-
-def is_mobile(number: str, region: str = "FR") -> bool:
-    """CONSULT-CALL-3: whether the number the call is bridged to is a mobile (phonenumbers)."""
-    try:
-        parsed = phonenumbers.parse(number, region)
-    except phonenumbers.NumberParseException:
-        return False
-    return phonenumbers.number_type(parsed) in (
-        phonenumbers.PhoneNumberType.MOBILE,
-        phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
-    )
-
-
-@dataclass(frozen=True)
-class CallLine:
-    label: str
-    amount: Money
-    rules: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class CallCharge:
-    billed_minutes: int
-    free_minutes: int
-    lines: tuple[CallLine, ...]
-    total: Money
-
-
-def rate_call(
-    settings: ConsultSettings, *, rate_per_minute: Money, seconds: int, mobile: bool, free_minutes: int = 0
-) -> Decision[CallCharge]:
-    """CONSULT-CALL-1/2/3, CONSULT-GIFT-1: the itemised price of one phone consultation.
-
-    Billed per started increment (per minute by default) at the Master's rate; the gifted minutes
-    come first and free; the connection fee and the mobile surcharge apply only when something is
-    billed (a wholly gifted call costs nothing: the reading most protective of the client)."""
-    if seconds < 0 or free_minutes < 0:
-        raise ValueError("durations are never negative")
-    step = settings.billing_increment_seconds
-    increments = -(-seconds // step)
-    started_minutes = -(-(increments * step) // 60)
-    free = min(free_minutes, started_minutes)
-    paid = started_minutes - free
-    cur = rate_per_minute.currency
-    lines: list[CallLine] = []
-    rules: list[str] = ["CONSULT-CALL-1"]
-    if free:
-        lines.append(CallLine(f"{free} min offertes", Money.zero(cur), ("CONSULT-GIFT-1",)))
-        rules.append("CONSULT-GIFT-1")
-    if paid:
-        # partial increments: the seconds billed beyond the free minutes, at the per-minute rate
-        billed_seconds = max(increments * step - free * 60, 0)
-        minutes_amount = Money(-(-(rate_per_minute.amount * billed_seconds) // 60), cur)
-        lines.append(CallLine(f"{paid} min à {rate_per_minute}", minutes_amount, ("CONSULT-CALL-1",)))
-        lines.append(
-            CallLine("frais de mise en relation", Money(settings.connection_fee, cur), ("CONSULT-CALL-2",))
-        )
-        rules.append("CONSULT-CALL-2")
-        if mobile and settings.mobile_surcharge_per_minute:
-            lines.append(
-                CallLine(
-                    f"supplément mobile {paid} min",
-                    Money(settings.mobile_surcharge_per_minute * paid, cur),
-                    ("CONSULT-CALL-3",),
-                )
-            )
-            rules.append("CONSULT-CALL-3")
-    total = Money(sum(line.amount.amount for line in lines), cur)
-    return Decision(
-        CallCharge(started_minutes, free, tuple(lines), total),
-        tuple(rules),
-        f"{started_minutes} min, {total}",
-    )
 
 
 def cut_call_refund(settings: ConsultSettings, *, duration_seconds: int) -> Verdict:

@@ -1,5 +1,7 @@
 """The consult pack's own figures, each beside the rule it implements (see docs/pack-consult.md).
 
+The call tariff (CONSULT-CALL-1/2/3) is the metering module's settings, which the pack fills.
+
 Pure pydantic: imported by the platform settings to validate `pack_settings`."""
 
 from __future__ import annotations
@@ -31,19 +33,6 @@ class ConsultSettings(BaseModel):
     )
     credit_packs: list[CreditPack] = figure(
         _packs, "CONSULT-CREDIT-1", description="prepaid credit packs on sale", min_length=1, max_length=30
-    )
-    billing_increment_seconds: int = figure(
-        60,
-        "CONSULT-CALL-1",
-        description="calls are billed per started increment (60: per minute)",
-        ge=1,
-        le=3600,
-    )
-    connection_fee: int = figure(
-        125, "CONSULT-CALL-2", description="fee per call, minor units", ge=0, le=100_000
-    )
-    mobile_surcharge_per_minute: int = figure(
-        10, "CONSULT-CALL-3", description="per billed minute of a call bridged to a mobile", ge=0, le=100_000
     )
     cut_call_refund_max_minutes: int = figure(
         5, "CONSULT-CALL-4", description="a cut call is refundable only up to this duration", ge=0, le=600
@@ -96,13 +85,6 @@ class ConsultSettings(BaseModel):
     )
     package_unused_notice_months: int = figure(
         2, "CONSULT-PACKAGE-1", description="months unused after which the client is told", ge=1, le=24
-    )
-    commission_percent_default: int = figure(
-        30,
-        "CONSULT-DJOB-1",
-        description="platform commission for a Master without an agreed rate",
-        ge=0,
-        le=100,
     )
 
     @model_validator(mode="after")

@@ -13,6 +13,7 @@ from entremise.accounts import service as accounts
 from entremise.accounts.service import RequestMeta, UserView
 from entremise.audit.service import Actor, record
 from entremise.kernel.errors import FieldError, InvalidInput
+from entremise.metering import rating
 from entremise.packs import demo as demo_data
 from entremise.packs.base import Pack
 from entremise.packs.expert import policies
@@ -45,6 +46,19 @@ def platform_defaults() -> dict[str, Any]:
         # EXPERT-FEE-1: the tariff sheet's fee, the part of the price the platform keeps (engine
         # defaults: the terms give no figure); EXPERT-CANCEL-1/2, PRICE-2/4 keep the module defaults
         "scheduling": {"fee_per_minute": 10, "fee_per_package": 150},
+        # EXPERT-PRICE-1..4, EXPERT-FEE-1: per started minute, no call fees, packages of 5 to 90
+        # minutes with the one-third rule up to 60, the 50 € cap, a fixed fee per consultation
+        "metering": {
+            "model": "fee",
+            "billing_increment_seconds": 60,
+            "connection_fee": 0,
+            "mobile_surcharge_per_minute": 0,
+            "per_minute_cap": 5000,
+            "package_min_minutes": 5,
+            "package_max_minutes": 90,
+            "one_third_max_minutes": 60,
+            "fee_per_consultation": 150,
+        },
         "growth": {"referral_percent": "10"},  # EXPERT-REFER-1 (engine default)
         "claims": {
             "kinds": {
@@ -144,6 +158,12 @@ PACK = Pack(
         "roles.provider.required_fields": ("EXPERT-SIGNUP-1",),
         "roles.provider.min_age": ("EXPERT-SIGNUP-1",),
         "roles.client.required_fields": ("EXPERT-SIGNUP-2",),
+        "metering.billing_increment_seconds": ("EXPERT-PRICE-1",),
+        "metering.per_minute_cap": ("EXPERT-PRICE-4",),
+        "metering.package_min_minutes": ("EXPERT-PRICE-2",),
+        "metering.package_max_minutes": ("EXPERT-PRICE-2",),
+        "metering.one_third_max_minutes": ("EXPERT-PRICE-3",),
+        "metering.fee_per_consultation": ("EXPERT-FEE-1",),
         "scheduling.package_min_minutes": ("EXPERT-PRICE-2",),
         "scheduling.package_max_minutes": ("EXPERT-PRICE-2",),
         "scheduling.per_minute_budget_cap": ("EXPERT-PRICE-4",),
@@ -164,9 +184,8 @@ PACK = Pack(
     },
     processes=("appointment",),
     policies={
-        "package_charge": policies.package_charge,
-        "per_minute_charge": policies.per_minute_charge,
-        "platform_fee": policies.platform_fee,
+        "rate": rating.rate,  # EXPERT-PRICE-1..4 (the metering module's)
+        "split_fee": rating.split_fee,  # EXPERT-FEE-1
         "kyc_documents": policies.kyc_documents,
         "kyc_document_verdict": policies.kyc_document_verdict,
         "kyc_answer_due": policies.kyc_answer_due,

@@ -6,49 +6,12 @@ pack's figures; what is specific to the expert platform lives here."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Literal
 
 from entremise.kernel.decision import Decision, Verdict
 from entremise.kernel.money import Money
 from entremise.packs.expert.settings import ExpertSettings
-
-
-def package_charge(
-    settings: ExpertSettings, *, price: Money, minutes: int, used_seconds: int
-) -> Decision[Money]:
-    """EXPERT-PRICE-3: a package of 5 to 60 minutes honoured for at most one third is charged one
-    third of its price (75 € for 15 minutes, 4 minutes used: 25 €)."""
-    n = settings.partial_package_divisor
-    if minutes <= settings.partial_package_max_minutes and used_seconds * n <= minutes * 60:
-        share = Money(price.amount // n, price.currency)
-        return Decision(share, ("EXPERT-PRICE-3",), f"at most 1/{n} honoured: 1/{n} of the price")
-    return Decision(price, ("EXPERT-PRICE-3",), "package honoured: full price")
-
-
-def per_minute_charge(*, rate: Money, seconds: int, cap: Money) -> Decision[Money]:
-    """EXPERT-PRICE-1/4: per started minute at the provider's rate (taxes and fee included), never
-    above the 50 € cap."""
-    minutes = -(-max(seconds, 0) // 60)
-    due = rate.times(minutes)
-    if due > cap:
-        return Decision(cap, ("EXPERT-PRICE-1", "EXPERT-PRICE-4"), f"{minutes} min capped at {cap}")
-    return Decision(due, ("EXPERT-PRICE-1",), f"{minutes} min at {rate}")
-
-
-@dataclass(frozen=True)
-class FeeSplit:
-    provider: Money
-    platform_fee: Money
-
-
-def platform_fee(settings: ExpertSettings, *, price: Money) -> Decision[FeeSplit]:
-    """EXPERT-FEE-1: a fixed fee per consultation, charged to the provider (taken from what the
-    client paid, never from the client on top, never more than the price)."""
-    fee = Money(min(settings.fee_per_consultation, price.amount), price.currency)
-    return Decision(FeeSplit(price - fee, fee), ("EXPERT-FEE-1",), f"fixed fee {fee} charged to the provider")
-
 
 Status = Literal["individual", "sole_trader", "company"]
 

@@ -1,5 +1,8 @@
 """The expert pack's own figures, each beside the rule it implements (see docs/pack-expert.md).
 
+Prices, packages, the one-third rule and the fixed fee (EXPERT-PRICE-1..4, EXPERT-FEE-1) are the
+metering module's settings, which the pack fills.
+
 Pure pydantic: imported by the platform settings to validate `pack_settings`."""
 
 from __future__ import annotations
@@ -18,23 +21,6 @@ class ExpertSettings(BaseModel):
 
     currency: str = figure(
         "EUR", "EXPERT-FEE-1", description="currency of every figure", pattern=r"^[A-Z]{3}$"
-    )
-    fee_per_consultation: int = figure(
-        150, "EXPERT-FEE-1", description="fixed platform fee per consultation, charged to the provider", ge=0
-    )
-    partial_package_max_minutes: int = figure(
-        60,
-        "EXPERT-PRICE-3",
-        description="packages up to this length get the one-third rule",
-        ge=1,
-        le=24 * 60,
-    )
-    partial_package_divisor: int = figure(
-        3,
-        "EXPERT-PRICE-3",
-        description="honoured at most 1/n of the minutes: charged 1/n of the price",
-        ge=2,
-        le=10,
     )
     payout_minimum: int = figure(
         5000, "EXPERT-WALLET-2", description="wallet balance needed to order a payout", ge=0

@@ -1,0 +1,1 @@
+"""Metered sessions: per-minute calls and video, rating, settlement, statements (docs/metering.md)."""

@@ -1,0 +1,1 @@
+"""Telephony and video: the provider port and the sandbox provider (see docs/telephony.md)."""
