@@ -15,11 +15,13 @@ from entremise.api import accounts, audit, health, platforms, problems, processe
 from entremise.api import billing as billing_api
 from entremise.api import claims as claims_api
 from entremise.api import files as files_api
+from entremise.api import fraud as fraud_api
 from entremise.api import growth as growth_api
 from entremise.api import metering as metering_api
 from entremise.api import orders as orders_api
 from entremise.api import packs as packs_api
 from entremise.api import privacy as privacy_api
+from entremise.api import reviews as reviews_api
 from entremise.api import scheduling as scheduling_api
 from entremise.api import telephony as telephony_api
 from entremise.api.body_limit import BodyLimitMiddleware
@@ -46,6 +48,8 @@ ROUTERS: list[APIRouter] = [
     metering_api.router,
     telephony_api.router,
     packs_api.router,
+    reviews_api.router,
+    fraud_api.router,
 ]
 
 

@@ -12,10 +12,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 
 from entremise.billing.settings import BillingSettings
 from entremise.claims.settings import ClaimsSettings
+from entremise.fraud.settings import FraudSettings
 from entremise.growth.settings import GrowthSettings
 from entremise.metering.settings import MeteringSettings
 from entremise.orders.settings import OrdersSettings
 from entremise.privacy.settings import PrivacySettings
+from entremise.reviews.settings import ReviewsSettings
 from entremise.scheduling.settings import SchedulingSettings
 
 ROLES = ("client", "provider", "org_admin", "org_user", "staff")
@@ -81,6 +83,10 @@ class PlatformSettings(BaseModel):
     # kinds of claims, mediation (docs/claims.md)
     claims: ClaimsSettings = Field(default_factory=ClaimsSettings)
     billing: BillingSettings = Field(default_factory=BillingSettings)
+    # reviews: text, windows, double-blind, the pre-moderation filter (docs/reviews.md)
+    reviews: ReviewsSettings = Field(default_factory=ReviewsSettings)
+    # fraud signals: thresholds and linking identifiers (docs/fraud.md)
+    fraud: FraudSettings = Field(default_factory=FraudSettings)
     # metered sessions: rates, fees, increments (docs/metering.md)
     metering: MeteringSettings = Field(default_factory=MeteringSettings)
     # the reference platform this one runs (docs/packs.md) and the pack's own figures: validated

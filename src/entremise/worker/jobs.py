@@ -16,10 +16,12 @@ from entremise.api import idempotency
 from entremise.billing import jobs as billing_jobs
 from entremise.booking import timers
 from entremise.claims import deadlines as _claim_deadlines  # noqa: F401 (registers the claim-deadline process)
+from entremise.fraud import jobs as fraud_jobs
 from entremise.metering import service as _metering  # noqa: F401 - registers the metered session process
 from entremise.notify.dispatch import deliver_due
 from entremise.orders import service as _djob_orders  # noqa: F401 - registers the djob process and its file purposes
 from entremise.privacy.retention import purge_due as purge_personal_data
+from entremise.reviews import jobs as reviews_jobs
 from entremise.runtime import Runtime
 from entremise.scheduling import process as _appointment_process  # noqa: F401 - its timers run here
 from entremise.telephony.jobs import deliver_sandbox_webhooks
@@ -63,4 +65,6 @@ JOBS: list[tuple[str, Job]] = [
     ("billing-monthly-run", billing_jobs.monthly_runs),
     ("billing-documents", billing_jobs.pending_documents),
     ("telephony-webhooks", deliver_sandbox_webhooks),
+    ("reviews-blind-release", reviews_jobs.release_blind_reviews),
+    ("fraud-scan", fraud_jobs.scan_all),
 ]

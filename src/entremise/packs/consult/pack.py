@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session
 from entremise.audit.service import Actor
 from entremise.claims.refunds import register_refund_policy
 from entremise.claims.subjects import SubjectFacts
-from entremise.kernel.decision import Verdict
+from entremise.kernel.decision import Decision, Verdict
+from entremise.kernel.errors import NotFound
 from entremise.kernel.money import Money
 from entremise.metering import rating
 from entremise.packs import demo as demo_data
@@ -22,6 +23,9 @@ from entremise.packs.consult.settings import ConsultSettings
 from entremise.platforms.models import Platform
 from entremise.platforms.service import PlatformView
 from entremise.platforms.settings import PlatformSettings
+from entremise.reviews.domain import Eligibility, PartyFacts, party_eligibility
+from entremise.reviews.eligibility import policy_for as review_policy_for
+from entremise.reviews.eligibility import register_policy as register_review_policy
 from entremise.wallets import service as wallets
 
 CUT_CALL = "cut_call"  # the object of a claim about a cut call (CONSULT-CALL-4)
@@ -34,6 +38,7 @@ def platform_defaults() -> dict[str, Any]:
     return {
         "roles": roles,
         "orders": {"commission_percent": "30"},  # CONSULT-DJOB-1: the platform resells, per Master
+        "reviews": {"djob_window_days": 21},  # CONSULT-REVIEW-1
         # CONSULT-CALL-1/2/3: per started minute, 1.25 € per call, 0.10 €/min to a mobile; the
         # platform resells each consultation for a commission per Master
         "metering": {
@@ -86,8 +91,62 @@ def install_credit_packs(db: Session, platform: PlatformView, now: datetime) -> 
         )
 
 
+def consultation_review_policy(
+    db: Session, platform: PlatformView, session_id: str, author_id: str, now: datetime
+) -> Decision[Eligibility]:
+    """CONSULT-REVIEW-1 for metered consultations: by its client, once ended, longer than 3 minutes
+    and not free (gifted), within 21 days of its end. Other platforms' consultations: the reviews
+    module's general rule for two-party transactions."""
+    from entremise.metering import service as metering
+
+    try:
+        session = metering.get_session(db, platform_id=platform.id, session_id=session_id, user_id=author_id)
+    except NotFound:
+        return Decision(Eligibility.missing(), ("CONSULT-REVIEW-1",), "no such consultation")
+    facts = PartyFacts(
+        client_id=session.client_id,
+        provider_id=session.provider_id,
+        state=session.state,
+        completed=session.state == "ended",
+        completed_at=session.ended_at,
+    )
+    if platform.settings.pack != "consult":
+        return party_eligibility(
+            facts,
+            author_id=author_id,
+            now=now,
+            rule="CONSULT-REVIEW-1",
+            what="consultation",
+            window_days=platform.settings.reviews.djob_window_days,
+            providers_review_clients=False,
+        )
+    settings = ConsultSettings.model_validate(platform.settings.pack_settings)
+    if author_id == session.client_id and session.state == "ended" and session.ended_at is not None:
+        verdict = policies.review_eligibility(
+            settings,
+            subject="consultation",
+            ended_at=session.ended_at,
+            now=now,
+            duration_seconds=session.billed_seconds or 0,
+            free=session.total is None or session.total.is_zero,
+        )
+        if not verdict.allowed:
+            return Decision(Eligibility.refused(), verdict.rules, verdict.reason)
+    return party_eligibility(
+        facts,
+        author_id=author_id,
+        now=now,
+        rule="CONSULT-REVIEW-1",
+        what="consultation",
+        window_days=settings.review_window_days,
+        providers_review_clients=False,
+    )
+
+
 def _register() -> None:
     register_refund_policy("consult-cut-call", cut_call_policy)
+    if review_policy_for("consultation") is None:
+        register_review_policy("consultation", consultation_review_policy)
 
 
 MASTER = {"first_name": "Madame", "last_name": "Irma"}
@@ -132,6 +191,7 @@ PACK = Pack(
     platform_defaults=platform_defaults,
     module_figures={
         "roles.provider.self_service": ("COMMON-ACCOUNT-1",),
+        "reviews.djob_window_days": ("CONSULT-REVIEW-1",),
         "metering.billing_increment_seconds": ("CONSULT-CALL-1",),
         "metering.connection_fee": ("CONSULT-CALL-2",),
         "metering.mobile_surcharge_per_minute": ("CONSULT-CALL-3",),
@@ -153,6 +213,7 @@ PACK = Pack(
         "split_resale": rating.split_resale,
         "cut_call_refund": policies.cut_call_refund,
         "review_eligibility": policies.review_eligibility,
+        "consultation_review": consultation_review_policy,
         "review_listing": policies.review_listing,
         "review_removal": policies.review_removal,
         "discovery_offer_lost": policies.discovery_offer_lost,

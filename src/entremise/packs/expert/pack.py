@@ -173,6 +173,7 @@ PACK = Pack(
         "scheduling.cancel_per_minute_fee_minutes": ("EXPERT-CANCEL-1",),
         "scheduling.cancel_package_fee_percent": ("EXPERT-CANCEL-1",),
         "scheduling.provider_fee_free_hours": ("EXPERT-CANCEL-2",),
+        "reviews.appointment_window_days": ("EXPERT-RATING-1",),
         "growth.referral_percent": ("EXPERT-REFER-1",),
         "growth.referral_base": ("EXPERT-REFER-1",),
         "growth.public_base_url": ("EXPERT-LINK-1", "EXPERT-REFER-1"),
