@@ -113,12 +113,6 @@ def test_CONSULT_RECORD_1_kept_twelve_months_and_an_objection_is_honoured():
     assert not consult.may_record(C, client_objected=True).allowed
 
 
-def test_CONSULT_CHARGEBACK_1_seventy_days_and_fraud_only():
-    assert consult.chargeback_verdict(C, paid_at=T0, now=T0 + timedelta(days=70), reason="fraud").allowed
-    assert not consult.chargeback_verdict(C, paid_at=T0, now=T0 + timedelta(days=71), reason="fraud").allowed
-    assert not consult.chargeback_verdict(C, paid_at=T0, now=T0, reason="unhappy").allowed
-
-
 def test_CONSULT_SANCTION_1_urgent_suspends_at_once_lesser_gets_thirty_days():
     assert consult.sanction(C, urgent=True, now=T0).outcome.action == "suspend_now"
     notice = consult.sanction(C, urgent=False, now=T0).outcome
@@ -194,3 +188,9 @@ def test_the_packs_fill_the_metering_tariff_CONSULT_CALL_2_CONSULT_CALL_3_EXPERT
     )
     assert expert_doc.metering.per_minute_cap == 5000 and expert_doc.metering.model == "fee"
     assert expert_doc.metering.connection_fee == 0 and expert_doc.metering.one_third_max_minutes == 60
+
+
+def test_CONSULT_CHARGEBACK_1_the_consult_pack_fills_the_payments_figures():
+    doc = PlatformSettings.model_validate(registry.get("consult").platform_defaults() | {"pack": "consult"})
+    assert doc.payments.chargeback_window_days == 70 and doc.payments.chargeback_reasons == ["fraud"]
+    assert doc.payments.chargeback_rules == ["CONSULT-CHARGEBACK-1"]

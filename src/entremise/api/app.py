@@ -20,6 +20,7 @@ from entremise.api import growth as growth_api
 from entremise.api import metering as metering_api
 from entremise.api import orders as orders_api
 from entremise.api import packs as packs_api
+from entremise.api import payments as payments_api
 from entremise.api import privacy as privacy_api
 from entremise.api import reviews as reviews_api
 from entremise.api import scheduling as scheduling_api
@@ -50,6 +51,9 @@ ROUTERS: list[APIRouter] = [
     packs_api.router,
     reviews_api.router,
     fraud_api.router,
+    payments_api.router,
+    payments_api.webhook_router,
+    payments_api.sandbox_router,
 ]
 
 

@@ -17,6 +17,7 @@ from entremise.ledger import models as _ledger  # noqa: F401
 from entremise.metering import models as _metering  # noqa: F401
 from entremise.notify import models as _notify  # noqa: F401
 from entremise.orders import models as _orders  # noqa: F401
+from entremise.payments import models as _payments  # noqa: F401
 from entremise.platforms import models as _platforms  # noqa: F401
 from entremise.privacy import models as _privacy  # noqa: F401
 from entremise.reviews import models as _reviews  # noqa: F401

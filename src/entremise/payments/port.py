@@ -164,6 +164,14 @@ class PaymentProvider(Protocol):
         idempotency_key: str,
     ) -> Operation: ...
 
+    # Chargebacks: once a chargeback is opened, the platform accepts it or contests it; a contest
+    # ends with a `chargeback.won` or `chargeback.lost` webhook.
+    def accept_chargeback(self, *, chargeback_ref: str, idempotency_key: str) -> Operation: ...
+
+    def contest_chargeback(
+        self, *, chargeback_ref: str, evidence: str, idempotency_key: str
+    ) -> Operation: ...
+
     # Incoming webhooks: verify signature and freshness of the raw body, parse the events.
     def parse_webhook(
         self, *, body: bytes, headers: Mapping[str, str], now: datetime

@@ -16,6 +16,7 @@ from entremise.fraud.settings import FraudSettings
 from entremise.growth.settings import GrowthSettings
 from entremise.metering.settings import MeteringSettings
 from entremise.orders.settings import OrdersSettings
+from entremise.payments.settings import PaymentsSettings
 from entremise.privacy.settings import PrivacySettings
 from entremise.reviews.settings import ReviewsSettings
 from entremise.scheduling.settings import SchedulingSettings
@@ -83,6 +84,7 @@ class PlatformSettings(BaseModel):
     # kinds of claims, mediation (docs/claims.md)
     claims: ClaimsSettings = Field(default_factory=ClaimsSettings)
     billing: BillingSettings = Field(default_factory=BillingSettings)
+    payments: PaymentsSettings = Field(default_factory=PaymentsSettings)
     # reviews: text, windows, double-blind, the pre-moderation filter (docs/reviews.md)
     reviews: ReviewsSettings = Field(default_factory=ReviewsSettings)
     # fraud signals: thresholds and linking identifiers (docs/fraud.md)

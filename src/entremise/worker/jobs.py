@@ -20,6 +20,7 @@ from entremise.fraud import jobs as fraud_jobs
 from entremise.metering import service as _metering  # noqa: F401 - registers the metered session process
 from entremise.notify.dispatch import deliver_due
 from entremise.orders import service as _djob_orders  # noqa: F401 - registers the djob process and its file purposes
+from entremise.payments import sandbox as psp_sandbox
 from entremise.privacy.retention import purge_due as purge_personal_data
 from entremise.reviews import jobs as reviews_jobs
 from entremise.runtime import Runtime
@@ -67,4 +68,5 @@ JOBS: list[tuple[str, Job]] = [
     ("telephony-webhooks", deliver_sandbox_webhooks),
     ("reviews-blind-release", reviews_jobs.release_blind_reviews),
     ("fraud-scan", fraud_jobs.scan_all),
+    ("psp-sandbox-webhooks", psp_sandbox.deliver_job),
 ]

@@ -20,6 +20,7 @@ from entremise.packs import demo as demo_data
 from entremise.packs.base import Pack
 from entremise.packs.consult import policies
 from entremise.packs.consult.settings import ConsultSettings
+from entremise.payments import domain as payments_domain
 from entremise.platforms.models import Platform
 from entremise.platforms.service import PlatformView
 from entremise.platforms.settings import PlatformSettings
@@ -39,6 +40,12 @@ def platform_defaults() -> dict[str, Any]:
         "roles": roles,
         "orders": {"commission_percent": "30"},  # CONSULT-DJOB-1: the platform resells, per Master
         "reviews": {"djob_window_days": 21},  # CONSULT-REVIEW-1
+        # CONSULT-CHARGEBACK-1: a card payment is contested within 70 days, for fraud only
+        "payments": {
+            "chargeback_window_days": 70,
+            "chargeback_reasons": ["fraud"],
+            "chargeback_rules": ["CONSULT-CHARGEBACK-1"],
+        },
         # CONSULT-CALL-1/2/3: per started minute, 1.25 € per call, 0.10 €/min to a mobile; the
         # platform resells each consultation for a commission per Master
         "metering": {
@@ -192,6 +199,8 @@ PACK = Pack(
     module_figures={
         "roles.provider.self_service": ("COMMON-ACCOUNT-1",),
         "reviews.djob_window_days": ("CONSULT-REVIEW-1",),
+        "payments.chargeback_window_days": ("CONSULT-CHARGEBACK-1",),
+        "payments.chargeback_reasons": ("CONSULT-CHARGEBACK-1",),
         "metering.billing_increment_seconds": ("CONSULT-CALL-1",),
         "metering.connection_fee": ("CONSULT-CALL-2",),
         "metering.mobile_surcharge_per_minute": ("CONSULT-CALL-3",),
@@ -219,7 +228,7 @@ PACK = Pack(
         "discovery_offer_lost": policies.discovery_offer_lost,
         "may_record": policies.may_record,
         "recording_purge_at": policies.recording_purge_at,
-        "chargeback_verdict": policies.chargeback_verdict,
+        "chargeback_verdict": payments_domain.chargeback_verdict,  # the payments module's
         "sanction": policies.sanction,
         "outage_refund": policies.outage_refund,
         "unused_package_notice": policies.unused_package_notice,

@@ -118,23 +118,6 @@ def may_record(settings: ConsultSettings, *, client_objected: bool) -> Verdict:
     return Verdict.allow("CONSULT-RECORD-1", reason="recorded as evidence")
 
 
-def chargeback_verdict(
-    settings: ConsultSettings, *, paid_at: datetime, now: datetime, reason: str
-) -> Verdict:
-    """CONSULT-CHARGEBACK-1: a card payment is contested within 70 days, only for fraud."""
-    if reason not in settings.chargeback_reasons:
-        return Verdict.refuse(
-            "CONSULT-CHARGEBACK-1",
-            reason=f"a payment is contested only for: {', '.join(settings.chargeback_reasons)}",
-        )
-    if now > paid_at + timedelta(days=settings.chargeback_window_days):
-        return Verdict.refuse(
-            "CONSULT-CHARGEBACK-1",
-            reason=f"a payment is contested within {settings.chargeback_window_days} days",
-        )
-    return Verdict.allow("CONSULT-CHARGEBACK-1", reason="within the window, for fraud")
-
-
 @dataclass(frozen=True)
 class Sanction:
     action: Literal["suspend_now", "formal_notice"]

@@ -1,6 +1,7 @@
 """The consult pack's own figures, each beside the rule it implements (see docs/pack-consult.md).
 
-The call tariff (CONSULT-CALL-1/2/3) is the metering module's settings, which the pack fills.
+The call tariff (CONSULT-CALL-1/2/3) and the chargeback figures (CONSULT-CHARGEBACK-1) are the
+metering and payments modules' settings, which the pack fills.
 
 Pure pydantic: imported by the platform settings to validate `pack_settings`."""
 
@@ -66,12 +67,6 @@ class ConsultSettings(BaseModel):
     )
     recording_retention_months: int = figure(
         12, "CONSULT-RECORD-1", description="months a recording is kept", ge=1, le=120
-    )
-    chargeback_window_days: int = figure(
-        70, "CONSULT-CHARGEBACK-1", description="days a card payment can be contested", ge=1, le=540
-    )
-    chargeback_reasons: list[str] = figure(
-        lambda: ["fraud"], "CONSULT-CHARGEBACK-1", description="the only grounds of a contest", min_length=1
     )
     sanction_remedy_days: int = figure(
         30,
