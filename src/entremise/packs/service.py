@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from entremise.audit.service import Actor
+from entremise.kernel.decision import Verdict
 from entremise.kernel.errors import FieldError, InvalidInput, NotFound
 from entremise.packs import registry
 from entremise.packs.base import Pack
@@ -212,3 +213,23 @@ _OPEN_MAPPINGS = ("orders.commission_percent_by_provider", "claims.kinds", "rete
 def _is_open_mapping(path: str) -> bool:
     parent = path.rsplit(".", 1)[0]
     return parent in _OPEN_MAPPINGS
+
+
+def recording_verdict(settings: PlatformSettings, *, client_objected: bool = False) -> Verdict:
+    """Whether a conversation's recording may be kept on this platform.
+
+    consult: kept as evidence unless turned off or the client objected (CONSULT-RECORD-1);
+    expert: never (EXPERT-RECORD-1); a platform without a pack keeps what its provider sends."""
+    if settings.pack == "consult":
+        from entremise.packs.consult import policies as consult
+        from entremise.packs.consult.settings import ConsultSettings
+
+        return consult.may_record(
+            ConsultSettings.model_validate(settings.pack_settings), client_objected=client_objected
+        )
+    if settings.pack == "expert":
+        from entremise.packs.expert import policies as expert
+        from entremise.packs.expert.settings import ExpertSettings
+
+        return expert.may_record(ExpertSettings.model_validate(settings.pack_settings))
+    return Verdict.allow(reason="no pack: the platform keeps what its provider sends")
