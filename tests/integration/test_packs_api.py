@@ -389,3 +389,34 @@ def test_cli_pack_list_platform_create_with_pack_and_demo_load(
         assert out.exit_code == 1 and "does not run the pack" in out.output
     finally:
         get_settings.cache_clear()
+
+
+def test_concurrent_overrides_of_different_figures_both_survive(client, runtime, consult):
+    from concurrent.futures import ThreadPoolExecutor
+
+    token = auth(staff_token(client, runtime, consult))
+    changes = [
+        {f"pack_settings.{name}": value}
+        for name, value in (
+            ("review_min_minutes", 4),
+            ("review_window_days", 30),
+            ("sanction_remedy_days", 15),
+            ("inactivity_months", 18),
+            ("outage_refund_within_days", 20),
+            ("package_unused_notice_months", 3),
+        )
+    ]
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        codes = list(
+            pool.map(
+                lambda c: (
+                    client.patch(url(consult, "/settings"), json={"settings": c}, headers=token).status_code
+                ),
+                changes,
+            )
+        )
+    assert codes == [200] * 6
+    got = figures(client, consult)
+    for change in changes:
+        ((path, value),) = change.items()
+        assert got[path]["value"] == value, path

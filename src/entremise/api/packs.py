@@ -18,7 +18,6 @@ from entremise.audit.service import Actor
 from entremise.packs import registry, service
 from entremise.packs.base import Pack
 from entremise.packs.consult import service as consult_service
-from entremise.platforms import service as platforms
 
 # every pack's hooks (refund policies, registration checks) are registered when the API starts
 registry.all_packs()
@@ -115,9 +114,8 @@ def override_settings(
     body: SettingsIn, staff: StaffPrincipal, platform: CurrentPlatform, db: Db, now: Now
 ) -> SettingsOut:
     with db.begin():
-        fresh = platforms.get(db, platform.id)
         pack, figures = service.override(
-            db, platform=fresh, changes=body.settings, actor=Actor("staff", staff.user_id), now=now
+            db, platform=platform, changes=body.settings, actor=Actor("staff", staff.user_id), now=now
         )
     return _settings_out(platform.slug, pack, figures)
 

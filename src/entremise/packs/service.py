@@ -167,6 +167,7 @@ def override(
     Every problem is reported at once, each naming its setting; nothing changes on a refusal."""
     if not changes:
         raise InvalidInput([FieldError("body.settings", "name at least one setting to change")])
+    platform = platforms.get(db, platform.id, lock=True)  # two staff changes never lose one another
     doc = platform.settings.model_dump(mode="json")
     errors: list[FieldError] = []
     for path in sorted(changes):

@@ -66,8 +66,9 @@ def get_by_slug(db: Session, slug: str) -> PlatformView:
     return _view(row)
 
 
-def get(db: Session, platform_id: str) -> PlatformView:
-    row = db.get(Platform, platform_id)
+def get(db: Session, platform_id: str, *, lock: bool = False) -> PlatformView:
+    """A platform; with `lock`, its row is locked until the transaction ends (settings changes)."""
+    row = db.get(Platform, platform_id, with_for_update=lock)
     if row is None:
         raise NotFound("no such platform")
     return _view(row)
