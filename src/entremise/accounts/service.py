@@ -498,6 +498,12 @@ def access_refusal(db: Session, *, platform_id: str, user_id: str, now: datetime
     return None
 
 
+def find_by_identifier(db: Session, *, platform: PlatformView, identifier: str) -> UserView | None:
+    """The account an e-mail (or phone, where it is a login) names on this platform, if any."""
+    _, user = _find_by_identifier(db, platform, identifier)
+    return None if user is None else _view(user)
+
+
 def login(
     db: Session,
     *,

@@ -67,6 +67,8 @@ class RegisterIn(ProfileIn):
     terms: TermsAcceptanceIn | None = None
     marketing: MarketingChoiceIn | None = None  # recorded by the privacy module's registration hook
     via: SignupViaIn | None = None
+    # what the person certifies at sign-up, checked by the platform's pack (EXPERT-SIGNUP-1: adult, insured)
+    attestations: list[Literal["adult", "insured"]] | None = Field(default=None, max_length=10)
 
 
 class CreateUserIn(ProfileIn):
@@ -129,7 +131,7 @@ def _fields(body: ProfileIn) -> dict[str, Any]:
 @router.post("/accounts", status_code=201, response_model=RegisterOut, summary="Sign up (self-service roles)")
 def register(body: RegisterIn, platform: CurrentPlatform, db: Db, now: Now, meta: Meta) -> RegisterOut:
     fields = _fields(body)
-    for k in ("role", "email", "password", "terms", "marketing", "via"):
+    for k in ("role", "email", "password", "terms", "marketing", "via", "attestations"):
         fields.pop(k, None)
     with db.begin():
         user = service.register(
@@ -146,6 +148,7 @@ def register(body: RegisterIn, platform: CurrentPlatform, db: Db, now: Now, meta
             extras={
                 **({"marketing": body.marketing.model_dump()} if body.marketing else {}),
                 **({"via": body.via.model_dump()} if body.via else {}),
+                "attestations": sorted(set(body.attestations or [])),
             },
         )
     return RegisterOut(**_out(user).model_dump(), landing=user.landing)

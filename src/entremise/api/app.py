@@ -20,6 +20,7 @@ from entremise.api import growth as growth_api
 from entremise.api import metering as metering_api
 from entremise.api import moderation as moderation_api
 from entremise.api import orders as orders_api
+from entremise.api import packs as packs_api
 from entremise.api import payments as payments_api
 from entremise.api import payouts as payouts_api
 from entremise.api import privacy as privacy_api
@@ -60,6 +61,7 @@ ROUTERS: list[APIRouter] = [
     reviews_api.router,
     fraud_api.router,
     payouts_api.router,
+    packs_api.router,
 ]
 
 

@@ -96,3 +96,13 @@ PRESETS: dict[str, dict[str, Any]] = {
         "refund_method": None,
     },
 }
+
+# CONSULT-CALL-4 on top of CONSULT-CLAIM-1: a consultation claim whose object is `cut_call` (the
+# call was cut) may be refunded only when the consultation lasted 5 minutes or less; the consult
+# pack registers the policy `consult-cut-call` (packs/consult/pack.py) with its figure.
+PRESETS["consult-consultation"] = {
+    **PRESETS["consult-claim"],
+    "label": "Réclamation sur une consultation",
+    "rules": ["CONSULT-CLAIM-1", "CONSULT-CALL-4"],
+    "refund_policy": "consult-cut-call",
+}

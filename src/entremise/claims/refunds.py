@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from entremise.audit.service import Actor
 from entremise.claims.subjects import SubjectFacts
+from entremise.kernel.decision import Verdict
 from entremise.kernel.errors import Conflict, NotFound
 from entremise.kernel.money import Money
 from entremise.ledger import service as ledger
@@ -58,6 +59,30 @@ def register_refund_method(name: str, method: RefundMethod) -> None:
         if _METHODS.get(name, method) is not method:
             raise ValueError(f"another refund method is registered as {name!r}")
         _METHODS[name] = method
+
+
+RefundPolicy = Callable[[Session, str, SubjectFacts, str | None], Verdict]
+"""(db, platform_id, the subject's facts, the claim's object) -> whether a refund may be granted."""
+
+_POLICIES: dict[str, RefundPolicy] = {}
+
+
+def register_refund_policy(name: str, policy: RefundPolicy) -> None:
+    """A pack's rule on refunds of one kind of claim, picked by the kind's `refund_policy`."""
+    with _LOCK:
+        if _POLICIES.get(name, policy) is not policy:
+            raise ValueError(f"another refund policy is registered as {name!r}")
+        _POLICIES[name] = policy
+
+
+def refund_policy(name: str) -> RefundPolicy:
+    policy = _POLICIES.get(name)
+    if policy is None:
+        raise Conflict(
+            f"the refund policy {name!r} is not available on this deployment",
+            extra={"refund_policy": name, "available": sorted(_POLICIES)},
+        )
+    return policy
 
 
 def refund_method(name: str) -> RefundMethod:

@@ -24,7 +24,7 @@ from entremise.claims import deadlines, domain, notices
 from entremise.claims.domain import Deadline
 from entremise.claims.mediation import MediationInfo, mediation_for
 from entremise.claims.models import Claim, ClaimAnswer, ClaimEvidence, ClaimRefund
-from entremise.claims.refunds import RefundRequest, refund_method
+from entremise.claims.refunds import RefundRequest, refund_method, refund_policy
 from entremise.claims.settings import ClaimKind
 from entremise.claims.subjects import SubjectFacts, lookup_for
 from entremise.claims.trail import claim_event
@@ -681,6 +681,10 @@ def _refund(
         raise InvalidInput(
             [FieldError("body.refund", "nothing was paid for what this claim is about")], rules=rules
         )
+    if kind.refund_policy is not None:
+        verdict = refund_policy(kind.refund_policy)(db, platform.id, facts, claim.object)
+        if not verdict.allowed:
+            raise InvalidInput([FieldError("body.refund", verdict.reason)], rules=verdict.rules)
     already = db.scalar(
         select(func.coalesce(func.sum(ClaimRefund.amount), 0)).where(
             ClaimRefund.platform_id == platform.id,

@@ -62,6 +62,9 @@ class ClaimKind(BaseModel):
     refund_method: str | None = "credit_back"  # None: resolutions of this kind do not refund
     resolution_required: bool = False  # KIDRIDE-CLAIM-1: an accepted claim is refunded or put right
     remind_before_hours: int = Field(default=48, ge=1, le=24 * 366)  # reminder to the respondent
+    # a policy registered with `claims.refunds.register_refund_policy` that may refuse a refund
+    # from the subject's facts (consult: CONSULT-CALL-4, no refund of a cut call past 5 minutes)
+    refund_policy: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9_.-]{0,39}$")
 
     @model_validator(mode="before")
     @classmethod

@@ -38,7 +38,8 @@ class SubjectFacts:
     - `received_by`: the ledger account that received the money (the platform's revenue, or the
       provider's wallet): a credit back is taken from it;
     - `refund_to`: the payer's ledger account a credit back goes to (their client credit);
-    - `payer_id`: who paid; `label`: a short description for messages ("Consultation du 3 décembre").
+    - `payer_id`: who paid; `label`: a short description for messages ("Consultation du 3 décembre");
+    - `duration_seconds`: how long a metered subject lasted (None: not metered).
     """
 
     reference_at: datetime
@@ -49,6 +50,7 @@ class SubjectFacts:
     refund_to: str | None = None
     payer_id: str | None = None
     label: str = ""
+    duration_seconds: int | None = None  # how long a metered subject (a consultation) lasted
 
     def __post_init__(self) -> None:
         if self.reference_at.tzinfo is None:

@@ -27,6 +27,10 @@ app.add_typer(privacy_app, name="privacy")
 app.add_typer(claims_app, name="claims")
 app.add_typer(billing_app, name="billing")
 app.add_typer(payments_app, name="payments")
+pack_app = typer.Typer(help="Reference platforms (packs).", no_args_is_help=True)
+app.add_typer(pack_app, name="pack")
+demo_app = typer.Typer(help="Demo data.", no_args_is_help=True)
+app.add_typer(demo_app, name="demo")
 
 
 @app.callback()
@@ -130,16 +134,32 @@ def platform_create(
     slug: str,
     name: str,
     settings: Path | None = typer.Option(None, help="a JSON file of platform settings"),
+    pack: str | None = typer.Option(
+        None, help="a pack to apply (entremise pack list): its figures, terms, claims"
+    ),
 ) -> None:
-    """Create a platform."""
+    """Create a platform (with --pack: its settings, its terms published, its claims presets)."""
     from entremise.kernel.errors import AppError, InvalidInput
+    from entremise.packs import service as packs
     from entremise.platforms import service
 
     runtime = build_runtime()
     try:
         raw = json.loads(settings.read_text(encoding="utf-8")) if settings else None
         with runtime.sessions() as db, db.begin():
-            p = service.create_platform(db, slug=slug, name=name, now=runtime.clock.now(), settings=raw)
+            now = runtime.clock.now()
+            if pack is not None:
+                p = packs.create_platform(
+                    db,
+                    slug=slug,
+                    name=name,
+                    pack=pack,
+                    now=now,
+                    settings=raw,
+                    base_url=runtime.settings.base_url,
+                )
+            else:
+                p = service.create_platform(db, slug=slug, name=name, now=now, settings=raw)
     except (OSError, ValueError) as exc:
         typer.echo(f"refused: cannot read the settings file: {exc}", err=True)
         raise typer.Exit(1) from exc
@@ -351,3 +371,55 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+@pack_app.command("list")
+def pack_list() -> None:
+    """List the packs this engine ships, with the rules each makes executable."""
+    from entremise.packs import registry
+
+    for p in registry.all_packs():
+        typer.echo(f"{p.name}\t{p.label}\t{len(p.rules)} rules: {', '.join(p.rules)}")
+
+
+@demo_app.command("load")
+def demo_load(
+    pack: str,
+    platform: str | None = typer.Option(None, help="the platform's slug (default: the pack's name)"),
+) -> None:
+    """Load a pack's demo data (providers, clients, availability, offers, credit), creating the
+    platform with the pack when it does not exist. Loading twice creates nothing new."""
+    from entremise.kernel.errors import AppError, NotFound
+    from entremise.packs import demo
+    from entremise.packs import service as packs
+    from entremise.platforms import service
+
+    runtime = build_runtime()
+    slug = platform or pack
+    created_platform = False
+    try:
+        the_pack = packs.get_pack(pack)
+        with runtime.sessions() as db, db.begin():
+            now = runtime.clock.now()
+            try:
+                p = service.get_by_slug(db, slug)
+            except NotFound:
+                p = packs.create_platform(
+                    db, slug=slug, name=the_pack.label, pack=pack, now=now, base_url=runtime.settings.base_url
+                )
+                created_platform = True
+            if p.settings.pack != pack:
+                typer.echo(f"refused: the platform {slug} does not run the pack {pack}", err=True)
+                raise typer.Exit(1)
+            assert the_pack.demo is not None
+            result = the_pack.demo(db, p, now)
+    except AppError as exc:
+        typer.echo(f"refused: {exc.detail}", err=True)
+        raise typer.Exit(1) from exc
+    if created_platform:
+        typer.echo(f"created platform {slug} with the pack {pack}")
+    for email in result.created:
+        typer.echo(f"created {email}")
+    for email in result.existing:
+        typer.echo(f"exists  {email}")
+    typer.echo(f"demo password: {demo.DEMO_PASSWORD}")

@@ -44,6 +44,7 @@ from entremise.metering.settings import MeteringSettings
 from entremise.notify.outbox import enqueue
 from entremise.platforms import service as platforms
 from entremise.platforms.service import PlatformView
+from entremise.platforms.settings import PlatformSettings
 from entremise.telephony import registry as telephony
 from entremise.telephony.port import CallEvent, Mode, StartRequest
 
@@ -126,6 +127,10 @@ def _sview(row: MeteredSession, join_urls: Mapping[str, str] | None = None) -> S
         join_urls=dict(join_urls or {}),
         created_at=row.created_at,
     )
+
+
+def _platform_settings(db: Session, platform_id: str) -> PlatformSettings:
+    return platforms.get(db, platform_id).settings
 
 
 def _settings(db: Session, platform_id: str) -> MeteringSettings:
@@ -630,7 +635,11 @@ def ingest(db: Session, *, telephony_name: str, event: CallEvent, now: datetime)
         event.end_status.value if event.end_status else None,
     )
     if event.recording_ref and not session.recording_ref:
-        session.recording_ref = event.recording_ref  # CONSULT-RECORD-1 (kept by the consult pack)
+        from entremise.packs.service import recording_verdict  # packs sit above metering
+
+        # CONSULT-RECORD-1 (kept as evidence on consult), EXPERT-RECORD-1 (never kept on expert)
+        if recording_verdict(_platform_settings(db, session.platform_id)).allowed:
+            session.recording_ref = event.recording_ref
     session.facts = facts
     session.updated_at = now
     db.flush()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -11,7 +12,7 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from entremise.audit.service import record
+from entremise.audit.service import Actor, record
 from entremise.kernel.errors import Conflict, FieldError, InvalidInput, NotFound
 from entremise.kernel.ids import new_id
 from entremise.platforms.models import Platform
@@ -65,8 +66,9 @@ def get_by_slug(db: Session, slug: str) -> PlatformView:
     return _view(row)
 
 
-def get(db: Session, platform_id: str) -> PlatformView:
-    row = db.get(Platform, platform_id)
+def get(db: Session, platform_id: str, *, lock: bool = False) -> PlatformView:
+    """A platform; with `lock`, its row is locked until the transaction ends (settings changes)."""
+    row = db.get(Platform, platform_id, with_for_update=lock)
     if row is None:
         raise NotFound("no such platform")
     return _view(row)
@@ -74,3 +76,32 @@ def get(db: Session, platform_id: str) -> PlatformView:
 
 def list_platforms(db: Session) -> list[PlatformView]:
     return [_view(r) for r in db.scalars(select(Platform).order_by(Platform.slug))]
+
+
+def update_settings(
+    db: Session,
+    *,
+    platform_id: str,
+    settings: PlatformSettings,
+    actor: Actor,
+    now: datetime,
+    rules: Sequence[str] = (),
+    data: dict[str, Any] | None = None,
+) -> PlatformView:
+    """Replace a platform's settings (already validated), recorded in the audit trail."""
+    row = db.get(Platform, platform_id, with_for_update=True)
+    if row is None:
+        raise NotFound("no such platform")
+    row.settings = settings.model_dump(mode="json")
+    db.flush()
+    record(
+        db,
+        platform_id=row.id,
+        actor=actor,
+        action="platform.settings_changed",
+        obj=("platform", row.id),
+        at=now,
+        rules=rules,
+        data=data,
+    )
+    return _view(row)

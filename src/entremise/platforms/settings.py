@@ -6,7 +6,9 @@ an operator overrides them without code (`entremise platform create --settings f
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from entremise.billing.settings import BillingSettings
 from entremise.claims.settings import ClaimsSettings
@@ -98,3 +100,28 @@ class PlatformSettings(BaseModel):
     fraud: FraudSettings = Field(default_factory=FraudSettings)
     kyc: KycSettings = Field(default_factory=KycSettings)  # EXPERT-WALLET-1 (docs/kyc.md)
     payouts: PayoutSettings = Field(default_factory=PayoutSettings)  # EXPERT-WALLET-2, CARPOOL-PAY-1
+    # the reference platform this one runs (docs/packs.md) and the pack's own figures: validated
+    # by the pack's settings model, stored complete (defaults filled in)
+    pack: str | None = None
+    pack_settings: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("pack")
+    @classmethod
+    def _known_pack(cls, value: str | None) -> str | None:
+        from entremise.packs.registry import NAMES
+
+        if value is not None and value not in NAMES:
+            raise ValueError(f"unknown pack {value!r} (one of {', '.join(NAMES)})")
+        return value
+
+    @field_validator("pack_settings")
+    @classmethod
+    def _pack_settings(cls, value: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+        from entremise.packs.registry import settings_model
+
+        name = info.data.get("pack")
+        if name is None:
+            if value:
+                raise ValueError("pack_settings need a pack")
+            return value
+        return settings_model(name).model_validate(value).model_dump(mode="json")

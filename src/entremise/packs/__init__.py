@@ -1,0 +1,1 @@
+"""Reference platforms ("packs"): `consult` and `expert` so far. See docs/packs.md."""
