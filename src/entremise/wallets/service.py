@@ -1108,3 +1108,34 @@ def export_data(db: Session, *, platform_id: str, client_id: str) -> dict[str, A
 # payments refuses a refund of a pack asked elsewhere. A chargeback without a handler is taken from
 # the platform's chargeback-loss account (payments' default).
 register_purpose(PURPOSE, on_succeeded=on_pack_paid, on_failed=on_pack_failed)
+
+
+def _on_account_closed(db: Session, platform: Any, user: Any, now: datetime) -> None:
+    """Whatever closes an account (the user, refused terms, an erasure, staff) closes its wallet in
+    the same transaction: paid credit set aside and refunded to the cards that paid it, the bonus
+    forfeited (CONSULT-CREDIT-1). Accounts with no client credit or bonus are left alone."""
+    currencies = sorted(
+        {
+            a.currency
+            for a in ledger.accounts_of(db, platform_id=platform.id, owner_id=user.id)
+            if a.type in (AccountType.CLIENT_CREDIT, AccountType.CLIENT_BONUS)
+        }
+    )
+    for currency in currencies:
+        close_wallet(
+            db,
+            platform_id=platform.id,
+            client_id=user.id,
+            now=now,
+            currency=currency,
+            actor=Actor.system(),
+        )
+
+
+def _register_closure_hook() -> None:
+    from entremise.accounts import service as accounts
+
+    accounts.register_closure_hook(_on_account_closed)
+
+
+_register_closure_hook()

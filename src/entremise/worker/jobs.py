@@ -28,6 +28,7 @@ from entremise.reviews import jobs as reviews_jobs
 from entremise.runtime import Runtime
 from entremise.scheduling import process as _appointment_process  # noqa: F401 - its timers run here
 from entremise.telephony.jobs import deliver_sandbox_webhooks
+from entremise.wallets import service as _wallets  # noqa: F401 - closes the wallet of an account closed by a timer
 
 Job = Callable[[Runtime, datetime], int]
 
