@@ -550,3 +550,49 @@ def test_the_privacy_export_holds_the_reviews_written_and_received(client, runti
         received = EXPORTERS["reviews"](db, platform, provider_id)
     assert [w["id"] for w in written["written"]] == [review["id"]] and written["about_me"] == []
     assert [w["id"] for w in received["about_me"]] == [review["id"]] and received["written"] == []
+
+
+def test_COMMON_MODERATION_1_a_held_review_waits_in_the_moderation_queue_and_a_person_decides_it(
+    client, runtime, platform, people, clock
+):
+    from entremise.moderation import service as moderation
+
+    provider_id, _provider, client_id, buyer = people
+    d = deal(platform, client_id, provider_id, clock.now())
+    held = post(
+        client, platform, buyer, subject_kind="test-deal", transaction_id=d, rating=1, text="Sale connard"
+    ).json()
+    with runtime.sessions() as db:
+        row = db.get(Review, held["id"])
+        assert row is not None and row.moderation_item_id is not None
+        item = moderation.get_item(db, platform_id=platform.id, item_id=row.moderation_item_id)
+    assert item.kind == "review" and item.held and item.automated and item.author_id == client_id
+    assert "connard" in item.excerpt
+    staff_id = reviews_staff_id(runtime, platform)
+    with runtime.sessions() as db, db.begin():
+        moderation.decide(
+            db,
+            platform=platform,
+            item_id=item.id,
+            staff_id=staff_id,
+            decision="keep",
+            facts="Critique vive de la prestation, sans attaque personnelle.",
+            ground_kind="terms",
+            ground="CGU, avis",
+            rules=["COMMON-MODERATION-1"],
+            now=clock.now(),
+        )
+    seen = listing(client, platform, "user", provider_id)
+    assert [i["id"] for i in seen["items"]] == [held["id"]] and seen["aggregate"]["count"] == 1
+
+
+def reviews_staff_id(runtime, platform) -> str:  # type: ignore[no-untyped-def]
+    from accounts_helpers import make_staff
+
+    from entremise.accounts.models import User
+
+    email = make_staff(runtime, platform)
+    with runtime.sessions() as db:
+        user = db.scalar(select(User).where(User.platform_id == platform.id, User.email == email))
+        assert user is not None
+        return user.id
