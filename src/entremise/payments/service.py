@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from entremise.accounts.models import User
 from entremise.audit.service import Actor, append
+from entremise.fraud import service as fraud
 from entremise.kernel.errors import AppError, Conflict, FieldError, InvalidInput, NotFound
 from entremise.kernel.ids import new_id
 from entremise.kernel.money import Money
@@ -412,6 +413,17 @@ def _insert_payment(
     )
     db.add(payment)
     db.flush()
+    # the instrument is an identifier fraud watches: shared by several accounts, or used by an
+    # account linked to one with a chargeback, it raises a case for staff (COMMON-ACCOUNT-1)
+    fraud.note_identifier(
+        db,
+        platform=platforms.get(db, platform_id),
+        user_id=payer_id,
+        kind="bank_account" if mandate_id else "payment_instrument",
+        value=payment.fingerprint,
+        source="payments",
+        now=now,
+    )
     append(
         db,
         platform_id=platform_id,
@@ -1073,6 +1085,15 @@ def _chargeback_event(db: Session, provider_name_: str, event: ProviderEvent, no
         )
         db.add(row)
         db.flush()
+        # accepted or contested, a chargeback is an incident linked accounts are flagged for (TEL-FRAUD-1)
+        fraud.report_incident(
+            db,
+            platform=platforms.get(db, payment.platform_id),
+            user_id=payment.payer_id,
+            kind="chargeback",
+            reference=row.id,
+            now=now,
+        )
         payment.charged_back += amount.amount
         payment.updated_at = now
         provider = for_platform(db, platform_id=payment.platform_id, now=now)
