@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 
 from entremise.cli.claims import claims_app
+from entremise.cli.payouts import kyc_app, payouts_app
 from entremise.db import migrate
 from entremise.runtime import build_runtime
 
@@ -25,6 +26,8 @@ privacy_app = typer.Typer(help="Personal data: the retention purge.", no_args_is
 app.add_typer(privacy_app, name="privacy")
 app.add_typer(claims_app, name="claims")
 app.add_typer(billing_app, name="billing")
+app.add_typer(kyc_app, name="kyc")
+app.add_typer(payouts_app, name="payouts")
 
 
 @app.callback()
