@@ -23,6 +23,9 @@ from entremise.platforms import service as platforms
 from entremise.platforms.service import PlatformView
 from entremise.runtime import Runtime
 
+# a real browser on the real app: the `live_server` and `page` fixtures
+pytest_plugins = ["browser_fixtures"]
+
 START = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 
 

@@ -1,7 +1,8 @@
 """Who is calling: FastAPI dependencies other modules use to authenticate and authorise.
 
 - `CurrentPrincipal`: a valid bearer session of this platform whose owner has no pending forced
-  password change (401 otherwise; 403 `password-change-required` when a change is pending).
+  password change (401 otherwise; 403 `password-change-required` when a change is pending); on a
+  state-changing method, refused when an access guard refuses the owner (a suspension).
 - `AnyPrincipal`: the same, but also admits a session whose owner must change the password (only
   for logout and password change).
 - `StaffPrincipal`: a `CurrentPrincipal` with the role staff (403 otherwise).
@@ -56,11 +57,21 @@ def _principal(
     return Principal(info.user_id, info.platform_id, info.role, info.session_id, info.must_change_password)
 
 
-def _current(principal: Annotated[Principal, Depends(_principal)]) -> Principal:
+def _current(
+    principal: Annotated[Principal, Depends(_principal)], request: Request, db: Db, now: Now
+) -> Principal:
     if principal.must_change_password:
         raise PasswordChangeRequired(
             "you must change your password before doing anything else", rules=["COMMON-ACCOUNT-3"]
         )
+    if request.method not in ("GET", "HEAD", "OPTIONS"):
+        # a suspended or terminated account changes nothing (access guards, e.g. sanctions)
+        with db.begin():
+            refusal = service.access_refusal(
+                db, platform_id=principal.platform_id, user_id=principal.user_id, now=now
+            )
+        if refusal is not None:
+            raise refusal
     return principal
 
 

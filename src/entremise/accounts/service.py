@@ -26,6 +26,7 @@ from entremise.accounts.models import (
 from entremise.accounts.passwords import hash_password, needs_rehash, new_token, token_digest, verify_password
 from entremise.audit.service import Actor, record
 from entremise.kernel.errors import (
+    AppError,
     Conflict,
     FieldError,
     Forbidden,
@@ -477,6 +478,26 @@ def _find_by_identifier(db: Session, platform: PlatformView, identifier: str) ->
     return raw.lower(), None
 
 
+# Newer modules (sanctions) refuse a user at login and on state-changing calls: a guard returns the
+# error to answer (a suspension, a termination) or None. Until one is registered, nobody is refused.
+AccessGuard = Callable[[Session, str, str, datetime], AppError | None]
+ACCESS_GUARDS: list[AccessGuard] = []
+
+
+def register_access_guard(guard: AccessGuard) -> None:
+    if guard not in ACCESS_GUARDS:
+        ACCESS_GUARDS.append(guard)
+
+
+def access_refusal(db: Session, *, platform_id: str, user_id: str, now: datetime) -> AppError | None:
+    """The first refusal a registered guard gives this user, or None."""
+    for guard in ACCESS_GUARDS:
+        refusal = guard(db, platform_id, user_id, now)
+        if refusal is not None:
+            return refusal
+    return None
+
+
 def login(
     db: Session,
     *,
@@ -523,6 +544,10 @@ def login(
     if not ok or user is None:
         db.flush()
         return LoginResult(error=Unauthorized("wrong identifier or password", rules=["COMMON-ACCOUNT-2"]))
+    refusal = access_refusal(db, platform_id=platform.id, user_id=user.id, now=now)
+    if refusal is not None:
+        db.flush()
+        return LoginResult(error=refusal)
     if user.password_hash and needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     token = new_token()

@@ -15,12 +15,17 @@ from entremise.api import accounts, audit, health, platforms, problems, processe
 from entremise.api import billing as billing_api
 from entremise.api import claims as claims_api
 from entremise.api import files as files_api
+from entremise.api import fraud as fraud_api
 from entremise.api import growth as growth_api
+from entremise.api import moderation as moderation_api
 from entremise.api import orders as orders_api
 from entremise.api import payments as payments_api
 from entremise.api import payouts as payouts_api
 from entremise.api import privacy as privacy_api
+from entremise.api import reviews as reviews_api
+from entremise.api import sanctions as sanctions_api
 from entremise.api import scheduling as scheduling_api
+from entremise.api import wallets as wallets_api
 from entremise.api.body_limit import BodyLimitMiddleware
 from entremise.api.idempotency import IdempotencyMiddleware
 from entremise.api.request_context import RequestContextMiddleware
@@ -42,9 +47,14 @@ ROUTERS: list[APIRouter] = [
     growth_api.public_router,
     claims_api.router,
     billing_api.router,
+    wallets_api.router,
     payments_api.router,
     payments_api.webhook_router,
     payments_api.sandbox_router,
+    moderation_api.router,
+    sanctions_api.router,
+    reviews_api.router,
+    fraud_api.router,
     payouts_api.router,
 ]
 

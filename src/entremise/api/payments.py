@@ -21,6 +21,7 @@ import jinja2
 from fastapi import APIRouter, Form, Header, Path, Query, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import BaseModel, Field
+from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
 
 from entremise.accounts.auth import CurrentPrincipal, Principal, StaffPrincipal
@@ -524,8 +525,12 @@ async def receive_webhook(request: Request, provider: ProviderName, runtime: Run
 
     def run() -> webhooks.Receipt:
         now = runtime.clock.now()
-        with runtime.sessions() as db, db.begin():
-            return webhooks.receive(db, provider=provider, body=body, headers=headers, now=now)
+        try:
+            with runtime.sessions() as db, db.begin():
+                return webhooks.receive(db, provider=provider, body=body, headers=headers, now=now)
+        except IntegrityError:
+            # a concurrent delivery of the same event committed first: this one changed nothing
+            raise Conflict("another delivery of this event was processed at the same time; retry") from None
 
     receipt = await run_in_threadpool(run)
     if receipt.status == "rejected":

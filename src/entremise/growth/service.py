@@ -162,6 +162,10 @@ def page(db: Session, *, platform: PlatformView, settings: Settings, slug: str) 
     user = accounts.get_user(db, platform_id=platform.id, user_id=row.provider_id)
     if user.status != "active":
         raise NotFound(f"no personal link {slug!r}")
+    from entremise.moderation import service as moderation  # moderation hides restricted profiles
+
+    if moderation.is_hidden(db, platform_id=platform.id, kind="profile", content_id=row.provider_id):
+        raise NotFound(f"no personal link {slug!r}")
     return ProviderPage(
         row.provider_id,
         row.slug,

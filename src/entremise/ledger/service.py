@@ -1064,3 +1064,60 @@ def export_data(db: Session, *, platform_id: str, owner_id: str) -> list[dict[st
             }
         )
     return out
+
+
+# --- entries of accounts (movement histories: the wallets module) -------------------------------------
+
+
+@dataclass(frozen=True)
+class EntryView:
+    """One entry on an account, with what its transaction says about it."""
+
+    id: int
+    account_id: str
+    bucket: str
+    amount: Money
+    transaction_id: str
+    kind: str
+    code: str
+    rules: tuple[str, ...]
+    reason: str
+    cause: tuple[str, str]
+    at: datetime
+
+
+def entries_page(
+    db: Session, *, platform_id: str, account_ids: Sequence[str], before_id: int | None, limit: int
+) -> list[EntryView]:
+    """The entries of some accounts, newest first, those with an id below `before_id` (a cursor)."""
+    from sqlalchemy import select
+
+    from entremise.ledger.models import LedgerEntry, LedgerTransaction
+
+    if not account_ids:
+        return []
+    q = (
+        select(LedgerEntry, LedgerTransaction)
+        .join(LedgerTransaction, LedgerTransaction.id == LedgerEntry.transaction_id)
+        .where(LedgerEntry.platform_id == platform_id, LedgerEntry.account_id.in_(list(account_ids)))
+        .order_by(LedgerEntry.id.desc())
+        .limit(limit)
+    )
+    if before_id is not None:
+        q = q.where(LedgerEntry.id < before_id)
+    return [
+        EntryView(
+            id=e.id,
+            account_id=e.account_id,
+            bucket=e.bucket,
+            amount=Money(e.amount, e.currency),
+            transaction_id=tx.id,
+            kind=tx.kind,
+            code=tx.code,
+            rules=tuple(tx.rules),
+            reason=tx.reason,
+            cause=(tx.object_type, tx.object_id),
+            at=tx.created_at,
+        )
+        for e, tx in db.execute(q).all()
+    ]

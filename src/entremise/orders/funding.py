@@ -1,10 +1,9 @@
-"""Where the money of DJob orders comes from and goes: the one adapter to switch to the wallet API
-(reserve, settle with a split, release) when it lands.
+"""Where the money of DJob orders comes from and goes, through the wallet's funding API.
 
-Until then: a hold on the client's `client_credit` ledger account reserves the order's price
-(CONSULT-CREDIT-1: credit pays DJob orders); accepting the delivery captures it, in one ledger
-transaction, to the provider's wallet and the platform's revenue (the platform resells the job,
-CONSULT-DJOB-1); declining, expiring or cancelling releases it.
+A reservation on the client's wallet (bonus first, then paid credit: CONSULT-CREDIT-1, credit pays
+DJob orders) reserves the order's price; its id is kept in the order's `hold_id` column. Accepting
+the delivery settles it to the provider's wallet and the platform's revenue (the platform resells
+the job, CONSULT-DJOB-1); declining, expiring or cancelling releases it.
 """
 
 from __future__ import annotations
@@ -18,6 +17,7 @@ from entremise.kernel.money import Money
 from entremise.ledger import service as ledger
 from entremise.ledger.domain import AccountType
 from entremise.orders.domain import Split
+from entremise.wallets import funding as wallet_funding
 
 CAUSE = "djob_order"
 
@@ -25,27 +25,18 @@ CAUSE = "djob_order"
 def reserve(
     db: Session, *, platform_id: str, client_id: str, amount: Money, order_id: str, now: datetime
 ) -> str:
-    """Hold the order's price on the client's credit; the hold's id (InsufficientFunds: 409)."""
-    account = ledger.get_or_open_account(
+    """Reserve the order's price on the client's wallet; the reservation's id (InsufficientFunds: 409)."""
+    return wallet_funding.reserve(
         db,
         platform_id=platform_id,
-        type=AccountType.CLIENT_CREDIT,
-        now=now,
-        currency=amount.currency,
-        owner_id=client_id,
-    ).id
-    return ledger.hold(
-        db,
-        platform_id=platform_id,
-        account_id=account,
+        client_id=client_id,
         amount=amount,
-        idempotency_key=f"djob:{order_id}:hold",
-        code="djob.reserved",
-        rules=["CONSULT-CREDIT-1", "CONSULT-DJOB-1"],
         cause=(CAUSE, order_id),
+        idempotency_key=f"djob:{order_id}:hold",
         now=now,
-        reason="the order's price is reserved on the client's credit",
         actor=Actor("user", client_id),
+        rules=["CONSULT-CREDIT-1", "CONSULT-DJOB-1"],
+        code="djob.reserved",
     ).id
 
 
@@ -60,8 +51,9 @@ def settle(
     reason: str,
     now: datetime,
 ) -> str:
-    """Capture the order's price: the provider's share to the wallet, the commission to the platform's
-    revenue, in one transaction citing CONSULT-DJOB-1; its id."""
+    """Settle the order's price: the provider's share to the wallet, the commission to the platform's
+    revenue, citing CONSULT-DJOB-1; the ledger transaction ids (comma-separated: one per balance the
+    reservation drew on, bonus and paid)."""
     currency = split.total.currency
     to: list[tuple[str, Money]] = []
     if split.provider.is_positive:
@@ -79,30 +71,31 @@ def settle(
             db, platform_id=platform_id, type=AccountType.PLATFORM_REVENUE, now=now, currency=currency
         ).id
         to.append((revenue, split.commission))
-    return ledger.capture(
+    settled = wallet_funding.settle(
         db,
         platform_id=platform_id,
-        hold_id=hold_id,
-        to=to,
-        idempotency_key=f"djob:{order_id}:settle",
-        code="djob.paid",
+        reservation_id=hold_id,
+        due=split.total,
+        split=to,
         rules=["CONSULT-DJOB-1"],
+        idempotency_key=f"djob:{order_id}:settle",
         now=now,
-        final=True,
+        code="djob.paid",
         reason=reason,
-    ).id
+    )
+    return ",".join(settled.transaction_ids)
 
 
 def release(
     db: Session, *, platform_id: str, hold_id: str, order_id: str, reason: str, now: datetime
 ) -> None:
-    ledger.release(
+    wallet_funding.release(
         db,
         platform_id=platform_id,
-        hold_id=hold_id,
+        reservation_id=hold_id,
+        rules=["CONSULT-DJOB-1"],
         idempotency_key=f"djob:{order_id}:release",
         now=now,
         code="djob.released",
-        rules=["CONSULT-DJOB-1"],
         reason=reason,
     )

@@ -10,12 +10,16 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from entremise.billing.settings import BillingSettings
 from entremise.claims.settings import ClaimsSettings
+from entremise.fraud.settings import FraudSettings
 from entremise.growth.settings import GrowthSettings
 from entremise.kyc.settings import KycSettings
+from entremise.moderation.settings import ModerationSettings
 from entremise.orders.settings import OrdersSettings
 from entremise.payments.settings import PaymentsSettings
 from entremise.payouts.settings import PayoutSettings
 from entremise.privacy.settings import PrivacySettings
+from entremise.reviews.settings import ReviewsSettings
+from entremise.sanctions.settings import SanctionsSettings
 from entremise.scheduling.settings import SchedulingSettings
 
 ROLES = ("client", "provider", "org_admin", "org_user", "staff")
@@ -82,5 +86,12 @@ class PlatformSettings(BaseModel):
     claims: ClaimsSettings = Field(default_factory=ClaimsSettings)
     billing: BillingSettings = Field(default_factory=BillingSettings)
     payments: PaymentsSettings = Field(default_factory=PaymentsSettings)
+    # notices, moderation, complaints (docs/moderation.md); sanctions (docs/sanctions.md)
+    moderation: ModerationSettings = Field(default_factory=ModerationSettings)
+    sanctions: SanctionsSettings = Field(default_factory=SanctionsSettings)
+    # reviews: text, windows, double-blind, the pre-moderation filter (docs/reviews.md)
+    reviews: ReviewsSettings = Field(default_factory=ReviewsSettings)
+    # fraud signals: thresholds and linking identifiers (docs/fraud.md)
+    fraud: FraudSettings = Field(default_factory=FraudSettings)
     kyc: KycSettings = Field(default_factory=KycSettings)  # EXPERT-WALLET-1 (docs/kyc.md)
     payouts: PayoutSettings = Field(default_factory=PayoutSettings)  # EXPERT-WALLET-2, CARPOOL-PAY-1

@@ -1,8 +1,8 @@
-"""Where the money of appointments comes from and goes: the one adapter to switch to the wallet
-API (reserve a budget, settle with a split, release the rest) when it lands.
+"""Where the money of appointments comes from and goes, through the wallet's funding API.
 
-Until then: a hold on the client's `client_credit` ledger account reserves the price; settling
-captures from the hold to the provider's wallet and the platform's fees, releasing the rest; a fee
+A reservation on the client's wallet (bonus first, then paid credit) reserves the price; its id is
+kept in the appointment's `hold_id` column. Settling captures from it to the provider's wallet and
+the platform's fees, releasing the rest; a fee
 charged to the provider (EXPERT-CANCEL-2) is taken from the provider's wallet, and what the wallet
 cannot cover is recorded as the provider's debt (a `penalties` account owned by the provider,
 labelled `due`, negative by what is owed) for payouts to net later.
@@ -19,6 +19,7 @@ from entremise.audit.service import Actor
 from entremise.kernel.money import Money
 from entremise.ledger import service as ledger
 from entremise.ledger.domain import AccountType, Transfer
+from entremise.wallets import funding as wallet_funding
 
 CAUSE = "appointment"
 
@@ -47,23 +48,20 @@ def reserve(
     rules: Sequence[str],
     now: datetime,
 ) -> str:
-    """Hold `amount` of the client's credit for the appointment; the hold's id.
-    InsufficientFunds (409) when the credit cannot cover it."""
-    account = _account(db, platform_id, AccountType.CLIENT_CREDIT, now, amount.currency, owner=client_id)
-    held = ledger.hold(
+    """Reserve `amount` of the client's wallet for the appointment; the reservation's id.
+    InsufficientFunds (409) when the wallet cannot cover it."""
+    return wallet_funding.reserve(
         db,
         platform_id=platform_id,
-        account_id=account,
+        client_id=client_id,
         amount=amount,
-        idempotency_key=f"appointment:{appointment_id}:hold",
-        code="appointment.reserved",
-        rules=list(rules),
         cause=(CAUSE, appointment_id),
+        idempotency_key=f"appointment:{appointment_id}:hold",
         now=now,
-        reason="the appointment's price is reserved on the client's credit",
         actor=Actor("user", client_id),
-    )
-    return held.id
+        rules=list(rules),
+        code="appointment.reserved",
+    ).id
 
 
 def settle(
@@ -107,16 +105,16 @@ def settle(
         )
     if platform_part.is_positive:
         to.append((_account(db, platform_id, AccountType.PLATFORM_FEES, now, total.currency), platform_part))
-    ledger.capture(
+    wallet_funding.settle(
         db,
         platform_id=platform_id,
-        hold_id=hold_id,
-        to=to,
-        idempotency_key=key,
-        code=code,
+        reservation_id=hold_id,
+        due=total,
+        split=to,
         rules=list(rules),
+        idempotency_key=key,
         now=now,
-        final=True,
+        code=code,
         reason=reason,
     )
 
@@ -132,15 +130,15 @@ def release(
     reason: str,
     now: datetime,
 ) -> None:
-    """Give the client back everything the hold still reserves."""
-    ledger.release(
+    """Give the client back everything the reservation still holds."""
+    wallet_funding.release(
         db,
         platform_id=platform_id,
-        hold_id=hold_id,
+        reservation_id=hold_id,
+        rules=list(rules),
         idempotency_key=key,
         now=now,
         code=code,
-        rules=list(rules),
         reason=reason,
     )
 

@@ -16,12 +16,14 @@ from entremise.api import idempotency
 from entremise.billing import jobs as billing_jobs
 from entremise.booking import timers
 from entremise.claims import deadlines as _claim_deadlines  # noqa: F401 (registers the claim-deadline process)
+from entremise.fraud import jobs as fraud_jobs
 from entremise.kyc import service as _kyc  # noqa: F401 - registers the KYC review timer and file purpose
 from entremise.notify.dispatch import deliver_due
 from entremise.orders import service as _djob_orders  # noqa: F401 - registers the djob process and its file purposes
 from entremise.payments import sandbox as psp_sandbox
 from entremise.payouts import jobs as payout_jobs
 from entremise.privacy.retention import purge_due as purge_personal_data
+from entremise.reviews import jobs as reviews_jobs
 from entremise.runtime import Runtime
 from entremise.scheduling import process as _appointment_process  # noqa: F401 - its timers run here
 
@@ -64,5 +66,7 @@ JOBS: list[tuple[str, Job]] = [
     ("billing-monthly-run", billing_jobs.monthly_runs),
     ("billing-documents", billing_jobs.pending_documents),
     ("psp-sandbox-webhooks", psp_sandbox.deliver_job),
+    ("reviews-blind-release", reviews_jobs.release_blind_reviews),
+    ("fraud-scan", fraud_jobs.scan_all),
     ("payouts-scheduled", payout_jobs.scheduled_payouts),
 ]

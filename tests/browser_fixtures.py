@@ -1,7 +1,7 @@
 """A real browser on the real HTTP app: the app served by uvicorn on a free port in a thread, and
 Debian's Chromium driven by Playwright (no downloaded browser).
 
-Every integration test may ask for the `live_server` and `page` fixtures.
+Loaded by `tests/conftest.py` (`pytest_plugins`): every test may ask for `live_server` and `page`.
 Without Chromium the tests are skipped, unless ENTREMISE_REQUIRE_BROWSER=1 (what `.ci/run` sets),
 in which case they fail.
 """

@@ -1,0 +1,1 @@
+"""Fraud signals and the cases staff decide (docs/fraud.md)."""

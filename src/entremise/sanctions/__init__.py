@@ -1,0 +1,1 @@
+"""The sanctions ladder: formal notice, restriction, suspension, termination, wallet freeze, refusal of re-registration (docs/sanctions.md)."""
