@@ -21,6 +21,7 @@ from payouts_helpers import (
     wallet,
 )
 
+from entremise.kernel.errors import Conflict
 from entremise.kernel.money import Money
 from entremise.kyc.psp import set_provider_lookup
 from entremise.ledger import service as ledger
@@ -348,3 +349,33 @@ def test_a_request_retried_after_a_rollback_orders_one_transfer_at_the_provider(
     assert len(psp.payout_calls) == 1
     assert view.provider_ref == next(iter(psp.payouts.values())).provider_ref
     assert balance(runtime, platform, wallet(runtime, platform, user_id)) == 0
+
+
+def test_EXPERT_SANCTION_1_a_suspended_provider_is_not_paid_on_request_nor_by_the_schedule(
+    client, runtime, psp, clock
+):
+    from entremise.sanctions import service as sanctions
+
+    platform = new_platform(runtime, {"payouts": {"schedule": "monthly"}})
+    user_id, _ = validated_provider(client, runtime, platform, psp)
+    earn(runtime, platform, user_id, 9000)
+    with runtime.sessions() as db, db.begin():
+        sanctions.impose(
+            db,
+            platform_id=platform.id,
+            user_id=user_id,
+            kind="suspension",
+            rules=["EXPERT-SANCTION-1"],
+            facts="payouts test",
+            decided_by="staff-1",
+            now=runtime.clock.now(),
+        )
+    with pytest.raises(Conflict) as refused, runtime.sessions() as db, db.begin():
+        payouts.request_payout(
+            db, psp, platform=platform, user_id=user_id, amount=None, request_key="s", now=runtime.clock.now()
+        )
+    assert "EXPERT-SANCTION-1" in refused.value.rules and "suspended" in refused.value.detail
+    clock.set(datetime(2026, 12, 1, 2, 0, tzinfo=UTC))
+    assert scheduled_payouts(runtime, clock.now()) == 0
+    assert balance(runtime, platform, wallet(runtime, platform, user_id)) == 9000
+    assert psp.payout_calls == []

@@ -9,6 +9,7 @@ import typer
 
 from entremise.cli.claims import claims_app
 from entremise.cli.payments import payments_app
+from entremise.cli.payouts import kyc_app, payouts_app
 from entremise.db import migrate
 from entremise.runtime import build_runtime
 
@@ -31,6 +32,8 @@ pack_app = typer.Typer(help="Reference platforms (packs).", no_args_is_help=True
 app.add_typer(pack_app, name="pack")
 demo_app = typer.Typer(help="Demo data.", no_args_is_help=True)
 app.add_typer(demo_app, name="demo")
+app.add_typer(kyc_app, name="kyc")
+app.add_typer(payouts_app, name="payouts")
 
 
 @app.callback()

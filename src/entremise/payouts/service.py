@@ -39,6 +39,7 @@ from entremise.payouts import domain
 from entremise.payouts.models import Payout
 from entremise.platforms import service as platforms
 from entremise.platforms.service import PlatformView
+from entremise.sanctions import service as sanctions
 
 
 @dataclass(frozen=True)
@@ -141,7 +142,8 @@ def request_payout(
         domain.PayoutFacts(
             kyc=kyc.is_validated(db, platform=platform, user_id=user_id),
             wallet_frozen=wallet.frozen,
-            account_active=user.status == "active",
+            account_active=user.status == "active"
+            and sanctions.is_blocked(db, platform_id=platform.id, user_id=user_id) is None,
             available=available,
             amount=wanted,
             minimum_balance=Money(settings.minimum_balance, currency),
