@@ -135,6 +135,27 @@ def test_bad_overrides_name_each_setting_and_change_nothing(client, runtime, con
     assert r.status_code == 422 and r.json()["errors"][0]["field"].startswith("body.settings.scheduling")
     r = client.patch(url(consult, "/settings"), json={"settings": {}}, headers=auth(token))
     assert r.status_code == 422
+    r = client.patch(
+        url(consult, "/settings"),
+        json={"settings": {"orders..x": 1, "orders.commission_percent_by_provider.a\u0000b": "10"}},
+        headers=auth(token),
+    )
+    assert r.status_code == 422 and r.json()["errors"]
+    assert all(e["field"].startswith("body.settings") for e in r.json()["errors"])
+    r = client.patch(
+        url(consult, "/settings"),
+        json={
+            "settings": {
+                "claims.mediation.mediator": {
+                    "name": "a\u0000",
+                    "address": "x",
+                    "website": "https://m.example",
+                }
+            }
+        },
+        headers=auth(token),
+    )
+    assert r.status_code == 422 and r.json()["errors"][0]["field"].startswith("body.settings")
     assert figures(client, consult) == before
 
 

@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import copy
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -172,7 +173,13 @@ def override(
     errors: list[FieldError] = []
     for path in sorted(changes):
         where = f"body.settings.{path}"
-        if path in ("pack", "") or path.startswith("pack."):
+        if not all(_SEGMENT.match(part) for part in path.split(".")):
+            errors.append(FieldError("body.settings", f"not a setting path: {path[:80]!r}"))
+            continue
+        if _has_nul(changes[path]):
+            errors.append(FieldError(where, "must not contain NUL characters"))
+            continue
+        if path == "pack" or path.startswith("pack."):
             errors.append(FieldError(where, "the pack of a platform is chosen at its creation"))
             continue
         slot = _set(doc, path)
@@ -205,6 +212,19 @@ def override(
         data={"changed": sorted(changes)},
     )
     return effective_settings(view)
+
+
+_SEGMENT = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
 
 
 # mappings whose keys are chosen by the operator (a provider's id, a kind of claim)
