@@ -231,7 +231,22 @@ def test_COMMON_PRIVACY_1_claims_section_holds_my_claims_without_the_other_party
     r = file_claim(client, elsewhere, dave, kind="test_consultation", subject_id=s.id, comment="ailleurs")
     assert r.status_code == 201, r.text
 
+    r = client.post(
+        url(platform, f"/claims/{claim['id']}/evidence"),
+        json={"items": [{"text": "capture de l'appel coupé"}]},
+        headers=alice.headers,
+    )
+    assert r.status_code == 201, r.text
+    r = client.post(
+        url(platform, f"/claims/{claim['id']}/answer"),
+        json={"decision": "refused", "reasons": "la séance a duré 20 minutes"},
+        headers=bob.headers,
+    )
+    assert r.status_code == 200, r.text
+
     mine = export(client, platform, alice.token)["claims"]
+    assert [e["text"] for e in mine["evidence"]] == ["capture de l'appel coupé"]
+    assert [(a["as"], a["reasons"]) for a in mine["answers"]] == [("claimant", "la séance a duré 20 minutes")]
     [c] = mine["claims"]
     assert c["id"] == claim["id"] and c["as"] == "claimant" and c["comment"] == "la ligne a coupé"
     text = json.dumps(mine)
@@ -240,6 +255,7 @@ def test_COMMON_PRIVACY_1_claims_section_holds_my_claims_without_the_other_party
     respondent = export(client, platform, bob.token)["claims"]
     assert sorted(c["id"] for c in respondent["claims"]) == sorted([claim["id"], carols["id"]])
     assert all(c["as"] == "respondent" and "contact" not in c for c in respondent["claims"])
+    assert respondent["evidence"] == [] and [a["as"] for a in respondent["answers"]] == ["author"]
     assert alice.email not in json.dumps(respondent) and alice.id not in json.dumps(respondent)
 
 
