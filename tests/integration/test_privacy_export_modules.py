@@ -121,6 +121,8 @@ def test_COMMON_PRIVACY_1_files_and_orders_sections_hold_my_own_rows_only(client
     for other in (theirs, elsewhere):
         for key in ("order", "offer", "brief_file", "delivered_file", "client_id", "provider_id"):
             assert other[key] not in text
+    r = client.get(url(platform, "/me/export?format=html"), headers=auth(mine["buyer"]))
+    assert r.status_code == 200 and "cahier.pdf" in r.text and "Première version." in r.text
     assert mine["client_id"] not in json.dumps(ours[2:])  # the client shows by display name only
 
 
