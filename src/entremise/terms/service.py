@@ -60,7 +60,7 @@ def version_in_force(db: Session, *, platform_id: str, audience: str, now: datet
             TermsVersion.audience == audience,
             TermsVersion.effective_at <= now,
         )
-        .order_by(TermsVersion.effective_at.desc(), TermsVersion.announced_at.desc())
+        .order_by(TermsVersion.effective_at.desc(), TermsVersion.announced_at.desc(), TermsVersion.id.desc())
         .limit(1)
     )
     return _view(row) if row else None
