@@ -26,6 +26,31 @@ def _by_price(all_packs, price: int, bonus: int):  # type: ignore[no-untyped-def
     return next(p for p in all_packs if p.price.amount == price and p.bonus.amount == bonus)
 
 
+def _spend_on_provider(runtime, platform, client: str, provider_account: str, cents: int, tag: str) -> None:  # type: ignore[no-untyped-def]
+    """The client spends `cents` through the funding API, all of it paid to the provider."""
+    now = runtime.clock.now()
+    with runtime.sessions() as db, db.begin():
+        r = funding.reserve(
+            db,
+            platform_id=platform.id,
+            client_id=client,
+            amount=Money(cents),
+            cause=("test", tag),
+            idempotency_key=f"k-{tag}",
+            now=now,
+        )
+        funding.settle(
+            db,
+            platform_id=platform.id,
+            reservation_id=r.id,
+            due=Money(cents),
+            split=[(provider_account, Money(cents))],
+            rules=["X-1"],
+            idempotency_key=f"k-{tag}-s",
+            now=now,
+        )
+
+
 def _promotions(runtime, platform) -> int:  # type: ignore[no-untyped-def]
     return balance(runtime, platform, AccountType.PROMOTIONS)[0]
 
@@ -369,26 +394,7 @@ def test_CONSULT_CREDIT_1_a_spent_bonus_is_never_cashed_out_by_a_refund(runtime,
     p = buy(runtime, platform, client, _by_price(packs(runtime, platform), 1000, 500).id)
     prov = account(runtime, platform, AccountType.PROVIDER_WALLET, provider)
     now = runtime.clock.now()
-    with runtime.sessions() as db, db.begin():
-        r = funding.reserve(
-            db,
-            platform_id=platform.id,
-            client_id=client,
-            amount=Money(500),
-            cause=("test", "c"),
-            idempotency_key="k-c",
-            now=now,
-        )
-        funding.settle(
-            db,
-            platform_id=platform.id,
-            reservation_id=r.id,
-            due=Money(500),
-            split=[(prov, Money(500))],
-            rules=["X-1"],
-            idempotency_key="k-c-s",
-            now=now,
-        )
+    _spend_on_provider(runtime, platform, client, prov, 500, "c")
     with runtime.sessions() as db, db.begin():
         _view, q = wallets.refund_purchase(db, platform_id=platform.id, purchase_id=p.id, now=now)
     assert (q.cash.amount, q.paid_kept.amount, q.bonus_withdrawn.amount) == (500, 500, 0)
@@ -403,26 +409,7 @@ def test_CONSULT_CREDIT_1_only_the_unspent_paid_part_is_refundable(runtime, plat
     p = buy(runtime, platform, client, _by_price(packs(runtime, platform), 3000, 0).id)
     prov = account(runtime, platform, AccountType.PROVIDER_WALLET, provider)
     now = runtime.clock.now()
-    with runtime.sessions() as db, db.begin():
-        r = funding.reserve(
-            db,
-            platform_id=platform.id,
-            client_id=client,
-            amount=Money(1000),
-            cause=("test", "u"),
-            idempotency_key="k-u",
-            now=now,
-        )
-        funding.settle(
-            db,
-            platform_id=platform.id,
-            reservation_id=r.id,
-            due=Money(1000),
-            split=[(prov, Money(1000))],
-            rules=["X-1"],
-            idempotency_key="k-u-s",
-            now=now,
-        )
+    _spend_on_provider(runtime, platform, client, prov, 1000, "u")
     with runtime.sessions() as db, db.begin():
         _view, q = wallets.refund_purchase(db, platform_id=platform.id, purchase_id=p.id, now=now)
     assert q.cash.amount == 2000
